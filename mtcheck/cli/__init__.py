@@ -1,0 +1,41 @@
+"""Command line: one module per subcommand; each calls the stages and never the other way round."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from .. import __version__
+from ..errors import MtcheckError
+
+
+class MtcheckGroup(click.Group):
+    """Turns the user's errors into one plain line and exit status 2, never a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except MtcheckError as exc:
+            click.echo(f"mtcheck: error: {exc}", err=True)
+            sys.exit(2)
+        except KeyboardInterrupt:
+            click.echo("mtcheck: interrupted", err=True)
+            sys.exit(130)
+
+
+@click.group(cls=MtcheckGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="mtcheck")
+def main() -> None:
+    """Find machine-garbled passages in English translations of news, score fluency, propose fixes."""
+
+
+def _register() -> None:
+    from . import check, models, score
+
+    main.add_command(models.models)
+    main.add_command(score.score)
+    main.add_command(check.check)
+
+
+_register()

@@ -1,0 +1,151 @@
+"""`mtcheck check`: flag garbled passages, score fluency, write JSON and HTML reports."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+from tqdm import tqdm
+
+from ..errors import InputError, MtcheckError
+from ..pipeline import Checker, iter_articles, line_article
+from ..reading import decode_bytes
+from ..reporting.report import ReportWriter
+from .options import device_option, model_option, quiet_option
+
+
+@click.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option(
+    "--out",
+    "-o",
+    default="reports",
+    show_default=True,
+    help="Report folder; with --lines, a JSONL file or - for stdout (the default there).",
+)
+@click.option(
+    "--lines",
+    "lines_file",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Treat each line of this file as its own segment (MT system output).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["jsonl"]),
+    default="jsonl",
+    show_default=True,
+    help="Output format of --lines mode.",
+)
+@model_option
+@device_option
+@quiet_option
+def check(
+    paths: tuple[Path, ...],
+    out: str,
+    lines_file: Path | None,
+    fmt: str,
+    model: str | None,
+    device: str,
+    quiet: bool,
+) -> None:
+    """Check articles (files or folders of .txt .md .html .json .jsonl) and write a report per article,
+    index.html and summary.jsonl under --out.
+
+    Exit status: 0 when every input was checked (flags are findings, not errors), 1 when some input could
+    not be read, 2 when the run itself failed.
+    """
+    if lines_file is not None:
+        if paths:
+            raise click.UsageError("give either PATHS or --lines FILE, not both")
+        _check_lines(lines_file, out if out != "reports" else "-", model, device, quiet)
+        return
+    if not paths:
+        raise click.UsageError("give at least one file or folder to check (e.g. mtcheck check seeds/)")
+    checker = Checker(model, device)
+    writer = ReportWriter(Path(out))
+    failed = 0
+    items = list(iter_articles(paths))
+    bar = tqdm(items, desc="checking", unit="article", disable=quiet or len(items) < 2, file=sys.stderr)
+    for item in bar:
+        if isinstance(item, InputError):
+            failed += 1
+            writer.fail(item.path, item.cause)
+            tqdm.write(f"mtcheck: {item}", file=sys.stderr)
+            continue
+        try:
+            report = checker.check(item)
+        except MtcheckError as exc:
+            failed += 1
+            writer.fail(item.path, str(exc))
+            tqdm.write(f"mtcheck: {item.path}: {exc}", file=sys.stderr)
+            continue
+        summary = writer.write(report)
+        if not quiet:
+            tqdm.write(_line(summary), file=sys.stderr)
+    writer.finish()
+    if not quiet:
+        click.echo(
+            f"mtcheck: {len(writer.summaries)} checked, {failed} failed; open {Path(out) / 'index.html'}",
+            err=True,
+        )
+    sys.exit(1 if failed else 0)
+
+
+def _line(summary: dict) -> str:
+    fluency = "n/a" if summary["fluency"] is None else f"{summary['fluency']:.0f}"
+    return (
+        f"{summary['path']}: fluency {fluency}, {summary['flags']} flags "
+        f"({summary['critical']} critical, {summary['major']} major, {summary['minor']} minor)"
+    )
+
+
+def _check_lines(lines_file: Path, out: str, model: str | None, device: str, quiet: bool) -> None:
+    try:
+        data = lines_file.read_bytes()
+    except OSError as exc:
+        raise MtcheckError(f"{lines_file}: cannot read: {exc.strerror or exc}") from None
+    text, _encoding, _note = decode_bytes(data, str(lines_file))
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    checker = Checker(model, device)
+    articles = [line_article(line, i, str(lines_file)) for i, line in enumerate(lines)]
+    results = []
+    step = 64
+    with tqdm(total=len(articles), desc="lines", unit="line", disable=quiet, file=sys.stderr) as bar:
+        for start in range(0, len(articles), step):
+            results += checker.check_lines(articles[start : start + step])
+            bar.update(min(step, len(articles) - start))
+    stream = sys.stdout if out == "-" else open(out, "w", encoding="utf-8")  # noqa: SIM115
+    try:
+        for i, report in enumerate(results):
+            record = {
+                "index": i,
+                "text": report["article"]["text"],
+                "fluency": _line_fluency(report),
+                "mean_surprisal": report["scores"]["mean_surprisal"],
+                "flags": [{k: v for k, v in f.items() if k != "id"} for f in report["flags"]],
+            }
+            stream.write(json.dumps(record, ensure_ascii=False) + "\n")
+        if i == len(results) - 1 and out != "-" and not quiet:
+            click.echo(f"mtcheck: wrote {len(results)} lines to {out}", err=True)
+    finally:
+        if stream is not sys.stdout:
+            stream.close()
+    record_model = checker.lm.signature()
+    if not quiet:
+        click.echo(
+            f"mtcheck: model {record_model['name']} sha256 {record_model['sha256'][:12]}; "
+            f"{checker.settings()['signature']}",
+            err=True,
+        )
+
+
+def _line_fluency(report: dict) -> float | None:
+    """A line's fluency: the mean of its sentences' (a line is scored as one short text)."""
+    values = [s["fluency"] for s in report["segments"] if s.get("fluency") is not None]
+    return round(sum(values) / len(values), 1) if values else None

@@ -1,0 +1,16 @@
+"""Options shared by the subcommands that run a language model."""
+
+from __future__ import annotations
+
+import click
+
+model_option = click.option(
+    "--model",
+    "-m",
+    default=None,
+    metavar="NAME|PATH|HUB-ID",
+    help="Model: a name from `mtcheck models list` (default smollm2-135m), a local HF model folder, "
+    "a .gguf file, or a hub id (needs a network).",
+)
+device_option = click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
+quiet_option = click.option("--quiet", "-q", is_flag=True, help="No progress bar or messages on stderr.")

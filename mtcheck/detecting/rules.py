@@ -1,0 +1,393 @@
+"""What is known about machine-translation artifacts, as rules over the text and its sentences.
+
+Each rule looks at one article and returns `Hit`s: a character span, a reason code, a readable message and
+how sure the rule is on its own. Rules never decide severity alone; the detector combines them with the
+language model's evidence.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from ..document import Article, Segment
+
+
+@dataclass
+class Hit:
+    start: int
+    end: int
+    code: str
+    message: str
+    confidence: float  # how often this signal alone marks a real error (0-1)
+    weight: float = 1.0  # how much it counts toward severity
+    data: dict = field(default_factory=dict)  # e.g. the edit a correction stage can reuse
+
+
+# Closed-class words: a capitalised one in mid-sentence ("NATO He will", "[to invade] By de-escalation")
+# is almost never a name, so it marks a sentence stitched together from pieces.
+PRONOUNS = {"He", "She", "It", "They", "We", "I", "You"}
+FUNCTION_WORDS = PRONOUNS | {
+    "By",
+    "Of",
+    "In",
+    "On",
+    "At",
+    "To",
+    "For",
+    "From",
+    "With",
+    "And",
+    "But",
+    "Or",
+    "Nor",
+    "As",
+    "If",
+    "Than",
+    "That",
+    "Which",
+    "Who",
+    "Whom",
+    "Whose",
+    "Their",
+    "His",
+    "Her",
+    "Its",
+    "Our",
+    "Your",
+    "My",
+    "These",
+    "Those",
+    "This",
+    "Them",
+    "Him",
+    "Us",
+    "Was",
+    "Were",
+    "Is",
+    "Are",
+    "Be",
+    "Been",
+    "Has",
+    "Have",
+    "Had",
+    "Will",
+    "Would",
+    "Can",
+    "Could",
+    "Should",
+    "May",
+    "Might",
+    "Must",
+    "Shall",
+    "Not",
+    "Also",
+    "Into",
+    "Onto",
+    "Upon",
+    "About",
+    "After",
+    "Before",
+    "During",
+    "Through",
+    "Between",
+    "Against",
+    "Without",
+}
+# Titles that legitimately carry a capital article ("The Hague", "in A Coruña") are followed by a capital.
+_OPENERS = set("\"“‘'([{—–-:;…")
+
+# Sentence endings that leave a clause unfinished: "that NATO He will." "the decision of the."
+_DANGLING_END = re.compile(
+    r"\b(?P<w>will|would|can|could|shall|should|may|might|must|the|a|an|of|to|and|or|but|with|from|by|"
+    r"into|than|whose|their|its|his|her|our|your)\s*[.!?]$",
+    re.IGNORECASE,
+)
+
+# Punctuation that MT doubles when it splits and rejoins sentences: "right. .", "Russia. . European", ",,".
+_DOUBLED_PUNCT = re.compile(r"(?<![.…])([.,;:!?])(\s+[.,;:]|[,;:])(?![.\w])|(?<![.…])([,;:])\s*\.(?!\.)")
+
+# Bracketed glosses that MT leaves in ("had no intention of [to invade] By ...", "clear[to Russia]that").
+_BRACKET = re.compile(r"\[[^\[\]\n]{1,80}\]")
+
+# Scripts that should not remain in an English translation.
+_FOREIGN_SCRIPTS = (
+    "CJK",
+    "HANGUL",
+    "HIRAGANA",
+    "KATAKANA",
+    "CYRILLIC",
+    "ARABIC",
+    "HEBREW",
+    "THAI",
+    "DEVANAGARI",
+    "SINHALA",
+    "GEORGIAN",
+    "ARMENIAN",
+    "GREEK",
+    "BENGALI",
+    "TAMIL",
+)
+
+# Calques: literal renderings of idioms, with the English idiom. Kept short and specific on purpose: each
+# entry is a documented MT error pattern, not a style preference (docs/detection.md lists sources).
+CALQUES: tuple[tuple[str, str, str, float], ...] = (  # pattern, idiom, why, confidence
+    (
+        r"\bno start(?:ers?)?\b(?= for| to)",
+        "a non-starter",
+        "“no start for” renders “non-starter” word by word",
+        0.8,
+    ),
+    # The same idiom after a round trip through another language: "non-starter" -> "not (just) the beginning".
+    (
+        r"\bnot (?:just |even )?(?:a |the )?(?:start|beginning|starting point)s? for\b",
+        "a non-starter for",
+        "“not (just) the beginning for” is how MT renders “a non-starter for” after a round trip",
+        0.55,
+    ),
+    (
+        r"\bpressure cards?\b",
+        "leverage",
+        "“pressure card” is a calque of the Korean 압박 카드 (“means of pressure”, “leverage”)",
+        0.8,
+    ),
+    (
+        r"\b(?:diplomatic|negotiation|negotiating|bargaining) cards? (?:against|from|toward|towards)\b",
+        "leverage against",
+        "“card” in the sense of “option, means of pressure” is a Korean/Chinese calque",
+        0.6,
+    ),
+)
+_CALQUE_RE = [(re.compile(p, re.IGNORECASE), idiom, why, conf) for p, idiom, why, conf in CALQUES]
+
+_WORD = re.compile(r"[\w’'\-]+")
+
+
+def _sentences(article: Article) -> list[Segment]:
+    return [s for s in article.segments if s.kind in ("sentence", "title")]
+
+
+def _word_before(text: str, pos: int, floor: int) -> tuple[int, int] | None:
+    m = None
+    for m in _WORD.finditer(text, floor, pos):
+        pass
+    return (m.start(), m.end()) if m else None
+
+
+def _word_after(text: str, pos: int, ceiling: int) -> tuple[int, int] | None:
+    m = _WORD.search(text, pos, ceiling)
+    return (m.start(), m.end()) if m else None
+
+
+def doubled_punctuation(article: Article) -> Iterator[Hit]:
+    text = article.text
+    for seg in _sentences(article):
+        for m in _DOUBLED_PUNCT.finditer(text, seg.start, seg.end):
+            before = _word_before(text, m.start(), seg.start)
+            start = before[0] if before else m.start()
+            yield Hit(
+                start,
+                m.end(),
+                "doubled-punctuation",
+                f"Doubled punctuation “{text[m.start() : m.end()]}”: a sentence was split or rejoined.",
+                0.9,
+                1.5,
+                {"fix": "single"},
+            )
+
+
+def broken_boundary(article: Article) -> Iterator[Hit]:
+    """A sentence that starts in lower case right after a full stop: the stop does not belong there."""
+    text = article.text
+    sentences = _sentences(article)
+    for prev, seg in zip(sentences, sentences[1:], strict=False):
+        if prev.paragraph != seg.paragraph or prev.kind == "title":
+            continue
+        first = _word_after(text, seg.start, seg.end)
+        if not first or not text[first[0]].islower() or text[prev.end - 1] not in ".!?":
+            continue
+        before = _word_before(text, prev.end, prev.start)
+        after2 = _word_after(text, first[1], seg.end)
+        start = before[0] if before else prev.end - 1
+        end = after2[1] if after2 else first[1]
+        yield Hit(
+            start,
+            end,
+            "broken-boundary",
+            f"A full stop cuts the sentence: “{text[first[0] : first[1]]}” goes on in lower case after it.",
+            0.92,
+            2.0,
+            {"stop": prev.end - 1},
+        )
+
+
+def midsentence_capital(article: Article) -> Iterator[Hit]:
+    """A capitalised pronoun or function word in mid-sentence followed by a lower-case word."""
+    text = article.text
+    for seg in _sentences(article):
+        if seg.kind == "title":
+            continue
+        for m in _WORD.finditer(text, seg.start, seg.end):
+            word = m.group()
+            if word not in FUNCTION_WORDS or m.start() == seg.start:
+                continue
+            prefix = text[seg.start : m.start()].rstrip()
+            if not prefix or prefix[-1] in _OPENERS or prefix[-1] in ".!?":
+                continue
+            nxt = _word_after(text, m.end(), seg.end)
+            if nxt is None or not text[nxt[0]].islower():
+                continue
+            if word == "I":
+                continue
+            before = _word_before(text, m.start(), seg.start)
+            start = before[0] if before else m.start()
+            if word in PRONOUNS and before and text[before[0]].isupper():
+                code, message = (
+                    "stray-pronoun",
+                    (
+                        f"“{word}” repeats the subject “{text[before[0] : before[1]]}” in mid-sentence: "
+                        "a duplicated subject typical of MT."
+                    ),
+                )
+            else:
+                code, message = (
+                    "midsentence-capital",
+                    (f"“{word}” is capitalised in mid-sentence: a sentence boundary was lost or misplaced."),
+                )
+            yield Hit(start, nxt[1], code, message, 0.85, 1.5, {"word": [m.start(), m.end()]})
+
+
+def dangling_end(article: Article) -> Iterator[Hit]:
+    """A sentence that stops on a modal, article or preposition ("that NATO He will.")."""
+    text = article.text
+    for seg in _sentences(article):
+        body = text[seg.start : seg.end].rstrip("”’\"' ")
+        m = _DANGLING_END.search(body)
+        if not m or len(body.split()) < 5:
+            continue
+        start = seg.start + m.start("w")
+        before = _word_before(text, start, seg.start)
+        yield Hit(
+            before[0] if before else start,
+            seg.start + m.end(),
+            "truncated-sentence",
+            f"The sentence ends on “{m.group('w')}”: the clause is left unfinished.",
+            0.6,
+            1.0,
+        )
+
+
+def bracketed_insertion(article: Article) -> Iterator[Hit]:
+    text = article.text
+    for seg in _sentences(article):
+        for m in _BRACKET.finditer(text, seg.start, seg.end):
+            glued = (m.start() > 0 and text[m.start() - 1].isalnum()) or (
+                m.end() < len(text) and text[m.end()].isalnum()
+            )
+            inner = m.group()[1:-1]
+            verbal = bool(re.match(r"(?:to|will|would|be|is|are|was)\b", inner))
+            conf = 0.8 if (glued or verbal) else 0.45
+            yield Hit(
+                m.start(),
+                m.end(),
+                "bracketed-insertion",
+                f"Bracketed insertion “{m.group()}”: a translator's gloss or an untranslated alternative "
+                "left in the text.",
+                conf,
+                1.2 if conf > 0.5 else 0.6,
+            )
+
+
+def unbalanced_quotes(article: Article) -> Iterator[Hit]:
+    """A closing quote with no opening one (or the reverse) inside a paragraph."""
+    text = article.text
+    for p_start, p_end in article.paragraphs:
+        depth = 0  # an opening quote left open at the end of a paragraph is normal: the quote goes on
+        for i in range(p_start, p_end):
+            ch = text[i]
+            if ch == "“":
+                depth += 1
+            elif ch == "”":
+                if depth == 0:
+                    seg = _segment_at(article, i)
+                    start = seg.start if seg else max(p_start, i - 60)
+                    yield Hit(
+                        start,
+                        i + 1,
+                        "unbalanced-quote",
+                        "A closing quotation mark has no opening one: the quote was cut or moved.",
+                        0.35,
+                        0.5,
+                    )
+                else:
+                    depth -= 1
+
+
+def foreign_script(article: Article) -> Iterator[Hit]:
+    text = article.text
+    for seg in _sentences(article):
+        i = seg.start
+        while i < seg.end:
+            if _is_foreign(text[i]):
+                j = i
+                while j < seg.end and (_is_foreign(text[j]) or text[j] in " ·-"):
+                    j += 1
+                yield Hit(
+                    i,
+                    j,
+                    "untranslated",
+                    f"Text in another script left untranslated: “{text[i:j].strip()}”.",
+                    0.85,
+                    1.5,
+                )
+                i = j
+            else:
+                i += 1
+
+
+def calques(article: Article) -> Iterator[Hit]:
+    text = article.text
+    for seg in _sentences(article):
+        for pattern, idiom, why, conf in _CALQUE_RE:
+            for m in pattern.finditer(text, seg.start, seg.end):
+                yield Hit(
+                    m.start(),
+                    m.end(),
+                    "calque",
+                    f"Word-for-word rendering: {why}; English says “{idiom}”.",
+                    conf,
+                    1.2,
+                    {"idiom": idiom},
+                )
+
+
+def _is_foreign(ch: str) -> bool:
+    if ch.isascii() or not ch.isalpha():
+        return False
+    name = unicodedata.name(ch, "")
+    return any(name.startswith(s) for s in _FOREIGN_SCRIPTS)
+
+
+def _segment_at(article: Article, pos: int) -> Segment | None:
+    for seg in article.segments:
+        if seg.start <= pos < seg.end:
+            return seg
+    return None
+
+
+RULES: tuple[Callable[[Article], Iterator[Hit]], ...] = (
+    doubled_punctuation,
+    broken_boundary,
+    midsentence_capital,
+    dangling_end,
+    bracketed_insertion,
+    unbalanced_quotes,
+    foreign_script,
+    calques,
+)
+
+
+def run_rules(article: Article) -> list[Hit]:
+    return [hit for rule in RULES for hit in rule(article)]

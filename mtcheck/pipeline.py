@@ -1,0 +1,91 @@
+"""One article through the stages: score with the LM, detect, roll up fluency, build the report."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from .detecting import Detector
+from .document import Article
+from .errors import InputError
+from .fluency import FluencyScorer
+from .reading import iter_inputs, read_articles
+from .reporting.report import build_report
+from .scoring import LanguageModel
+from .segmenting import segment
+
+
+def iter_articles(paths: Sequence[str | Path]) -> Iterator[Article | InputError]:
+    """Every article under the given paths, or an error per input that could not be read."""
+    for item in iter_inputs(paths):
+        if isinstance(item, InputError):
+            yield item
+        else:
+            yield from read_articles(item)
+
+
+def line_article(text: str, index: int, source: str) -> Article:
+    """A line of MT output as its own small article: one paragraph, its sentences, no title."""
+    segments, paragraphs = segment(text, has_title=False)
+    return Article(
+        path=f"{source}#{index + 1}",
+        id=str(index),
+        text=text,
+        source_format="lines",
+        segments=segments,
+        paragraphs=paragraphs,
+    )
+
+
+class Checker:
+    def __init__(self, model: str | None = None, device: str | None = None):
+        self.lm = LanguageModel(model, device=device)
+        self.detector = Detector(self.lm)
+        self.fluency = FluencyScorer(self.lm.name)
+
+    def settings(self) -> dict:
+        signature = f"mtcheck:{self.detector.signature()}|model:{self.lm.name}@{self.lm.sha256[:12]}"
+        return {
+            "detector": self.detector.name,
+            "signature": signature,
+            "window": self.lm.window,
+            "overlap": self.lm.overlap,
+            "fluency_calibrated": self.fluency.calibrated,
+        }
+
+    def check(self, article: Article) -> dict:
+        tokens = self.lm.score(article.text) if any(s.scored for s in article.segments) else []
+        return self._report(article, tokens)
+
+    def check_lines(self, articles: list[Article]) -> list[dict]:
+        """Lines are scored alone (no context from other lines) and in batches."""
+        token_lists = self.lm.score_many([a.text for a in articles])
+        sentence_lists = self._sentences_alone(articles)
+        return [self._report(a, t, s) for a, t, s in zip(articles, token_lists, sentence_lists, strict=True)]
+
+    def _sentences_alone(self, articles: list[Article]) -> list[list]:
+        """Every scored segment scored on its own, for fluency on the same footing as the reference."""
+        texts = [a.segment_text(s) for a in articles for s in a.segments if s.scored]
+        scored = iter(self.lm.score_many(texts))
+        return [[next(scored) if s.scored else None for s in a.segments] for a in articles]
+
+    def _report(self, article: Article, tokens: list, sentence_scores: list | None = None) -> dict:
+        scored = _in_scored_segments(article, tokens)
+        flags = self.detector.detect(article, scored)
+        if sentence_scores is None:
+            sentence_scores = self._sentences_alone([article])[0]
+        fluency = self.fluency.score(article, sentence_scores)
+        return build_report(article, flags, fluency, self.lm.signature(), self.settings())
+
+
+def _in_scored_segments(article: Article, tokens: list) -> list:
+    """Boilerplate and bylines are context for the model but get no score."""
+    spans = [(s.start, s.end) for s in article.segments if s.scored]
+    out, i = [], 0
+    for t in tokens:
+        middle = (t.start + t.end) / 2
+        while i < len(spans) and spans[i][1] <= t.start:
+            i += 1
+        if i < len(spans) and spans[i][0] <= middle < spans[i][1] + 0.5:
+            out.append(t)
+    return out

@@ -1,0 +1,70 @@
+"""Small text helpers shared by the stages: detokenising evaluation data, words with offsets."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterator
+
+_NO_SPACE_BEFORE = {
+    ".",
+    ",",
+    ":",
+    ";",
+    "!",
+    "?",
+    "%",
+    ")",
+    "]",
+    "}",
+    "'s",
+    "'re",
+    "'ve",
+    "'ll",
+    "'d",
+    "'m",
+    "n't",
+    "’s",
+    "…",
+}
+_NO_SPACE_AFTER = {"(", "[", "{", "$", "£", "€", "#"}
+_WORD_RE = re.compile(r"\S+")
+
+
+def unescape_tokens(tokens: list[str]) -> list[str]:
+    """MQM files carry Moses escapes (&apos; &quot; &amp;) and a final <EOS> token."""
+    return [html.unescape(t) for t in tokens]
+
+
+def detokenize(tokens: list[str]) -> tuple[str, list[tuple[int, int]]]:
+    """Join whitespace tokens into readable text; return the text and each token's character span."""
+    out: list[str] = []
+    spans: list[tuple[int, int]] = []
+    length = 0
+    quote_open = False
+    previous = ""
+    for token in tokens:
+        glue = bool(out)
+        if token in _NO_SPACE_BEFORE or token.lower() in _NO_SPACE_BEFORE or previous in _NO_SPACE_AFTER:
+            glue = False
+        if token == '"':
+            # Straight quotes alternate: an opening one sticks to the next token, a closing one to the last.
+            if quote_open:
+                glue = False
+            quote_open = not quote_open
+        elif previous == '"' and quote_open:
+            glue = False
+        if glue:
+            out.append(" ")
+            length += 1
+        spans.append((length, length + len(token)))
+        out.append(token)
+        length += len(token)
+        previous = token
+    return "".join(out), spans
+
+
+def words(text: str) -> Iterator[tuple[int, int]]:
+    """Whitespace-delimited words as (start, end) spans."""
+    for m in _WORD_RE.finditer(text):
+        yield m.start(), m.end()

