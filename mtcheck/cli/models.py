@@ -21,9 +21,10 @@ def list_models() -> None:
     for spec in modelstore.load_manifest().values():
         state = "installed" if modelstore.is_installed(spec.name) else "not installed"
         default = " (default)" if spec.default else ""
+        sources = ", ".join(w.requirement for w in spec.wheels)
         click.echo(
             f"{spec.name:<14} {spec.kind:<11} {spec.parameters:>5} {spec.size_mb:>4} MB  {spec.licence:<19} "
-            f"{state}{default}\n{'':<15}{spec.description}\n{'':<15}from {', '.join(w.requirement for w in spec.wheels)}"
+            f"{state}{default}\n{'':<15}{spec.description}\n{'':<15}from {sources}"
         )
 
 

@@ -170,10 +170,10 @@ def _sentences(article: Article) -> list[Segment]:
 
 
 def _word_before(text: str, pos: int, floor: int) -> tuple[int, int] | None:
-    m = None
-    for m in _WORD.finditer(text, floor, pos):
+    last = None
+    for last in _WORD.finditer(text, floor, pos):  # noqa: B007 - the last match is the one wanted
         pass
-    return (m.start(), m.end()) if m else None
+    return (last.start(), last.end()) if last else None
 
 
 def _word_after(text: str, pos: int, ceiling: int) -> tuple[int, int] | None:
