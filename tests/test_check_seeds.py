@@ -1,0 +1,112 @@
+"""End to end on the two seed articles with the real default model."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT, SEED_KOREAN, SEED_NEWS
+
+# Garbled passages each seed must have flagged (a flag must overlap the passage).
+MUST_FLAG = {
+    SEED_NEWS.name: [
+        "NATO He will. They no longer accept",
+        "appear to be no start for",
+        "on Wednesday. between Russia",
+        "region. Crimea and the covert",
+        "[to invade] By de-escalation",
+        "sovereign right. .",
+        "not just the beginning for the United States",
+    ],
+    SEED_KOREAN.name: ["pressure cards from Russia"],
+}
+MUST_NOT_FLAG = {SEED_NEWS.name: ["Sherman said Russia has a difficult choice ahead."]}
+
+
+def _overlapping(report: dict, passage: str) -> list[dict]:
+    text = report["article"]["text"]
+    start = text.index(passage)
+    end = start + len(passage)
+    return [f for f in report["flags"] if f["start"] < end and f["end"] > start]
+
+
+@pytest.mark.parametrize("seed,passage", [(s, p) for s, ps in MUST_FLAG.items() for p in ps])
+def test_garbled_passage_is_flagged(seed_reports, seed, passage):
+    flags = _overlapping(seed_reports[seed], passage)
+    assert flags, f"no flag on {passage!r}"
+    for flag in flags:
+        assert flag["reasons"] and all(r["code"] and r["message"] for r in flag["reasons"])
+        assert 0 < flag["confidence"] <= 1
+        assert flag["severity"] in ("minor", "major", "critical")
+
+
+def test_plain_sentence_is_not_flagged(seed_reports):
+    for seed, passages in MUST_NOT_FLAG.items():
+        for passage in passages:
+            assert not _overlapping(seed_reports[seed], passage), passage
+
+
+def test_the_worst_garble_is_graded_above_minor(seed_reports):
+    flags = _overlapping(seed_reports[SEED_NEWS.name], "NATO He will.")
+    assert any(f["severity"] in ("major", "critical") for f in flags)
+
+
+def test_flag_offsets_reproduce_the_original_file(seed_reports):
+    for seed, path in ((SEED_NEWS.name, SEED_NEWS), (SEED_KOREAN.name, SEED_KOREAN)):
+        original = path.read_text(encoding="utf-8")
+        report = seed_reports[seed]
+        assert report["article"]["text"] == original
+        for flag in report["flags"]:
+            assert original[flag["start"] : flag["end"]] == flag["text"]
+        for seg in report["segments"]:
+            assert original[seg["start"] : seg["end"]].strip() == original[seg["start"] : seg["end"]]
+
+
+def test_report_records_model_settings_and_scores(seed_reports):
+    report = seed_reports[SEED_NEWS.name]
+    assert report["schema"] == "mtcheck.report/1"
+    assert report["model"]["name"] == "smollm2-135m" and len(report["model"]["sha256"]) == 64
+    assert "signature" in report["settings"] and report["model"]["sha256"][:12] in report["settings"]["signature"]
+    assert len(report["article"]["sha256"]) == 64
+    scores = report["scores"]
+    assert 0 <= scores["fluency"] <= 100 and scores["mean_surprisal"] > 0
+    assert 0 < scores["flagged_share"] < 0.5
+    assert scores["flags"] == len(report["flags"]) == scores["critical"] + scores["major"] + scores["minor"]
+    kinds = {s["kind"] for s in report["segments"]}
+    assert {"title", "sentence", "boilerplate"} <= kinds
+    for seg in report["segments"]:
+        scored = seg["kind"] in ("title", "sentence")
+        assert (seg["fluency"] is not None) == scored or (
+            scored and seg["fluency"] is None and seg["end"] - seg["start"] < 3
+        )
+
+
+def test_garbled_sentences_score_lower_than_the_article(seed_reports):
+    """The sentence fragment left by the false stop reads worse than the article's typical sentence."""
+    report = seed_reports[SEED_NEWS.name]
+    text = report["article"]["text"]
+    sentences = [s for s in report["segments"] if s["kind"] == "sentence" and s["fluency"] is not None]
+    fragment = next(s for s in sentences if text[s["start"] : s["end"]].startswith("They no longer accept"))
+    median = sorted(s["fluency"] for s in sentences)[len(sentences) // 2]
+    assert fragment["fluency"] < median
+
+
+def test_check_command_writes_reports_and_index(tmp_path):
+    out = tmp_path / "reports"
+    result = subprocess.run(
+        [sys.executable, "-m", "mtcheck", "check", str(ROOT / "seeds"), "--out", str(out), "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    for seed in (SEED_NEWS, SEED_KOREAN):
+        assert (out / f"{seed.stem}.json").exists() and (out / f"{seed.stem}.html").exists()
+    summary = [json.loads(line) for line in (out / "summary.jsonl").read_text().splitlines()]
+    assert {s["id"] for s in summary} == {SEED_NEWS.stem, SEED_KOREAN.stem}
+    assert all(s["flags"] > 0 for s in summary)
+    index = (out / "index.html").read_text()
+    assert f"{SEED_NEWS.stem}.html" in index and f"{SEED_KOREAN.stem}.html" in index
