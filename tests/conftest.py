@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 
 import pytest
@@ -10,6 +12,18 @@ ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
 SEED_NEWS = SEEDS / "000_00e2884444c43ef8.txt"
 SEED_KOREAN = SEEDS / "001_0a083b07f5e0d51c.txt"
+
+# Debian's Chromium, driven by Playwright; never a downloaded browser.
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 
 
 @pytest.fixture(scope="session")
@@ -32,3 +46,58 @@ def seed_reports(checker):
     from mtcheck.reading import read_file
 
     return {path.name: checker.check(read_file(path)[0]) for path in (SEED_NEWS, SEED_KOREAN)}
+
+
+# --- browser ----------------------------------------------------------------------------------
+
+
+def _wait_for_chromium(timeout: float = 300.0) -> bool:
+    """apt-get may still be installing Chromium when the tests start: poll for it for up to 5 min."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if os.path.exists(CHROMIUM) and os.access(CHROMIUM, os.X_OK):
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(5)
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    if not _wait_for_chromium():
+        pytest.skip(f"{CHROMIUM} does not exist (Debian's chromium package is not installed)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+class Watched:
+    def __init__(self, page) -> None:
+        self.page = page
+        self.errors: list[str] = []
+        self.dialogs: list[str] = []
+        self.requests: list[str] = []
+        page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
+        page.on("request", lambda r: self.requests.append(r.url))
+
+        def on_dialog(dialog) -> None:
+            self.dialogs.append(dialog.message)
+            dialog.dismiss()
+
+        page.on("dialog", on_dialog)
+
+
+@pytest.fixture
+def watched(chromium):
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    try:
+        yield Watched(page)
+    finally:
+        context.close()

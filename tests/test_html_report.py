@@ -4,26 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import time
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from conftest import Watched
 
 from mtcheck.reporting.html import render_article, render_index
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 SEED_000 = Path(__file__).parent.parent / "seeds" / "000_00e2884444c43ef8.txt"
 HOSTILE = (
     "Hostile <script>alert(1)</script> headline\n\n"
@@ -358,9 +347,7 @@ def test_article_without_flags_or_paragraphs() -> None:
 
 def _summaries() -> list[dict]:
     rows = []
-    for i, (fluency, title) in enumerate(
-        [(71.3, "Bravo <b>"), (9.5, "Alpha"), (100.0, "Charlie"), (None, "Delta")]
-    ):
+    for i, (fluency, title) in enumerate([(71.3, "Bravo <b>"), (9.5, "Alpha"), (100.0, "Charlie"), (None, "Delta")]):
         rows.append(
             {
                 "name": f"a{i}",
@@ -377,9 +364,7 @@ def _summaries() -> list[dict]:
                 "report_html": f"a{i}.html",
             }
         )
-    rows.append(
-        {**rows[0], "name": "evil", "title": "x", "report_html": "javascript:alert(1)", "fluency": 50.0}
-    )
+    rows.append({**rows[0], "name": "evil", "title": "x", "report_html": "javascript:alert(1)", "fluency": 50.0})
     return rows
 
 
@@ -397,65 +382,13 @@ def test_index_table_and_failures() -> None:
 # --- browser tests ------------------------------------------------------------------------------
 
 
-def _wait_for_chromium(timeout: float = 300.0) -> bool:
-    """apt-get may still be installing Chromium when the tests start: poll for it for up to 5 min."""
-    deadline = time.monotonic() + timeout
-    while True:
-        if os.path.exists(CHROMIUM) and os.access(CHROMIUM, os.X_OK):
-            return True
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(5)
-
-
-@pytest.fixture(scope="session")
-def chromium():
-    if not _wait_for_chromium():
-        pytest.skip(f"{CHROMIUM} does not exist (Debian's chromium package is not installed)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
-class _Watched:
-    def __init__(self, page) -> None:
-        self.page = page
-        self.errors: list[str] = []
-        self.dialogs: list[str] = []
-        self.requests: list[str] = []
-        page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
-        page.on("request", lambda r: self.requests.append(r.url))
-
-        def on_dialog(dialog) -> None:
-            self.dialogs.append(dialog.message)
-            dialog.dismiss()
-
-        page.on("dialog", on_dialog)
-
-
-@pytest.fixture
-def watched(chromium):
-    context = chromium.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    try:
-        yield _Watched(page)
-    finally:
-        context.close()
-
-
-def _open(watched: _Watched, path: Path) -> None:
+def _open(watched: Watched, path: Path) -> None:
     watched.page.goto(path.as_uri())
     watched.page.wait_for_load_state("load")
 
 
 @pytest.mark.browser
-def test_browser_article_page(watched: _Watched, tmp_path: Path) -> None:
+def test_browser_article_page(watched: Watched, tmp_path: Path) -> None:
     report = seed_report()
     out = tmp_path / "article.html"
     out.write_text(render_article(report), encoding="utf-8")
@@ -515,7 +448,7 @@ def test_browser_article_page(watched: _Watched, tmp_path: Path) -> None:
 
 
 @pytest.mark.browser
-def test_browser_hostile_article(watched: _Watched, tmp_path: Path) -> None:
+def test_browser_hostile_article(watched: Watched, tmp_path: Path) -> None:
     flags = [
         flag(
             HOSTILE,
@@ -561,11 +494,9 @@ def test_browser_hostile_article(watched: _Watched, tmp_path: Path) -> None:
 
 
 @pytest.mark.browser
-def test_browser_index_sorts_numerically(watched: _Watched, tmp_path: Path) -> None:
+def test_browser_index_sorts_numerically(watched: Watched, tmp_path: Path) -> None:
     out = tmp_path / "index.html"
-    out.write_text(
-        render_index(_summaries(), [{"path": "in/bad.txt", "error": "not UTF-8"}]), encoding="utf-8"
-    )
+    out.write_text(render_index(_summaries(), [{"path": "in/bad.txt", "error": "not UTF-8"}]), encoding="utf-8")
     _open(watched, out)
     page = watched.page
 
