@@ -7,7 +7,6 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import ROOT, SEED_KOREAN, SEED_NEWS
 
 # Garbled passages each seed must have flagged (a flag must overlap the passage).

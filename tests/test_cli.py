@@ -1,6 +1,7 @@
 """The command line as a user runs it: `python -m mtcheck ...` in a subprocess, real model, real files.
 
-Each run that checks or scores loads the model, so the runs are module fixtures shared by the tests.
+Each run that checks or scores loads the model (marked `model`), so those runs are module fixtures
+shared by the tests; five such runs in all.
 """
 
 from __future__ import annotations
@@ -16,8 +17,6 @@ import pytest
 from conftest import SEED_NEWS
 
 from mtcheck import modelstore
-
-pytestmark = pytest.mark.model
 
 GOOD_ARTICLE = (
     "Local library reopens after repairs\n\n"
@@ -62,6 +61,7 @@ def scored(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.Complet
     return run_mtcheck("score", SEED_NEWS, "--out", out, cwd=work), out
 
 
+@pytest.mark.model
 def test_score_writes_token_json(scored: tuple[subprocess.CompletedProcess, Path]) -> None:
     result, out = scored
     no_traceback(result)
@@ -90,6 +90,7 @@ def test_score_writes_token_json(scored: tuple[subprocess.CompletedProcess, Path
     assert he["token"] == " He" and he["surprisal"] > 10
 
 
+@pytest.mark.model
 def test_score_leaves_boilerplate_unscored(scored: tuple[subprocess.CompletedProcess, Path]) -> None:
     _result, out = scored
     doc = json.loads((out / f"{SEED_NEWS.stem}.scores.json").read_text(encoding="utf-8"))
@@ -131,6 +132,7 @@ def bad_folder_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess
     return run_mtcheck("check", folder, "--out", out, "-q", cwd=work), folder, out
 
 
+@pytest.mark.model
 def test_check_reports_each_bad_input_on_one_line(bad_folder_run) -> None:
     result, folder, _out = bad_folder_run
     no_traceback(result)
@@ -141,6 +143,7 @@ def test_check_reports_each_bad_input_on_one_line(bad_folder_run) -> None:
         assert any(line.startswith(f"mtcheck: {folder / name}: {cause}") for line in lines), (name, lines)
 
 
+@pytest.mark.model
 def test_check_reports_the_good_inputs(bad_folder_run) -> None:
     _result, folder, out = bad_folder_run
     summary = [json.loads(line) for line in (out / "summary.jsonl").read_text(encoding="utf-8").splitlines()]
@@ -167,6 +170,7 @@ def test_check_reports_the_good_inputs(bad_folder_run) -> None:
     assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == []  # no temp files left
 
 
+@pytest.mark.model
 def test_check_without_articles_fails_plainly(tmp_path: Path) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
@@ -193,6 +197,7 @@ def lines_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.Comp
     return run_mtcheck("check", "--lines", source, "--format", "jsonl", "--out", out, cwd=work), out
 
 
+@pytest.mark.model
 def test_lines_round_trip(lines_run: tuple[subprocess.CompletedProcess, Path]) -> None:
     result, out = lines_run
     no_traceback(result)
@@ -215,6 +220,7 @@ def test_lines_round_trip(lines_run: tuple[subprocess.CompletedProcess, Path]) -
     assert records[1]["fluency"] > records[2]["fluency"]
 
 
+@pytest.mark.model
 def test_lines_to_stdout(tmp_path: Path) -> None:
     source = tmp_path / "one.txt"
     line = "The talks lasted eight hours and ended without an agreement."

@@ -251,9 +251,7 @@ def test_html_prefers_article_and_drops_scripts(tmp_path: Path) -> None:
 
 def test_html_title_tag_and_body_fallback(tmp_path: Path) -> None:
     p = tmp_path / "plain.htm"
-    p.write_text(
-        "<html><head><title>A headline</title></head><body><div>Only a div. Two.</div></body></html>"
-    )
+    p.write_text("<html><head><title>A headline</title></head><body><div>Only a div. Two.</div></body></html>")
     a = _one(p)
     assert a.title == "A headline"
     assert a.text == "A headline\n\nOnly a div. Two."
@@ -268,9 +266,7 @@ def test_html_without_main_text(tmp_path: Path) -> None:
 # --- JSON and JSONL ------------------------------------------------------------------------------
 def test_json_single_object(tmp_path: Path) -> None:
     p = tmp_path / "one.json"
-    p.write_text(
-        json.dumps({"headline": "Talks end", "text": "It ended. Nothing changed.", "link": "https://x"})
-    )
+    p.write_text(json.dumps({"headline": "Talks end", "text": "It ended. Nothing changed.", "link": "https://x"}))
     a = _one(p)
     assert (a.path, a.id, a.title, a.url, a.source_format) == (
         str(p),

@@ -71,9 +71,7 @@ def test_seed_000_broken_boundaries() -> None:
     assert "They no longer accept new members like Ukraine or Georgia." in pieces
     assert "Sherman said Russia has a difficult choice ahead." in pieces
     # Quotes and ellipsis without spaces stay inside the sentence.
-    assert any(
-        t.startswith("“If this doesn’t happen…we very much") and t.endswith("continent.”") for t in pieces
-    )
+    assert any(t.startswith("“If this doesn’t happen…we very much") and t.endswith("continent.”") for t in pieces)
     assert any(t.endswith("“things that are not Russia’s priority.”") for t in pieces)
 
 
@@ -256,10 +254,7 @@ def test_byline_lines(line: str) -> None:
 
 
 def test_bylines_are_conservative() -> None:
-    text = (
-        "Headline\n\nBy de-escalation and returning troops, Russia can prove it.\n\n"
-        "By Monday the talks were over."
-    )
+    text = "Headline\n\nBy de-escalation and returning troops, Russia can prove it.\n\nBy Monday the talks were over."
     kinds = [k for k, _ in _seg(text)]
     assert kinds == ["title", "sentence", "sentence"]
 

@@ -31,11 +31,12 @@ def main() -> None:
 
 
 def _register() -> None:
-    from . import check, models, score
+    from . import check, eval, models, score
 
     main.add_command(models.models)
     main.add_command(score.score)
     main.add_command(check.check)
+    main.add_command(eval.eval_command)
 
 
 _register()

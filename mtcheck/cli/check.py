@@ -65,10 +65,11 @@ def check(
         return
     if not paths:
         raise click.UsageError("give at least one file or folder to check (e.g. mtcheck check seeds/)")
-    checker = Checker(model, device)
     writer = ReportWriter(Path(out))
     failed = 0
     items = list(iter_articles(paths))
+    # Read everything first: a run with nothing to check fails fast, without loading the model.
+    checker = Checker(model, device) if any(not isinstance(i, InputError) for i in items) else None
     bar = tqdm(items, desc="checking", unit="article", disable=quiet or len(items) < 2, file=sys.stderr)
     for item in bar:
         if isinstance(item, InputError):
@@ -77,6 +78,7 @@ def check(
             tqdm.write(f"mtcheck: {item}", file=sys.stderr)
             continue
         try:
+            assert checker is not None
             report = checker.check(item)
         except MtcheckError as exc:
             failed += 1

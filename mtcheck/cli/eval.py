@@ -1,0 +1,35 @@
+"""`mtcheck eval`: word- and sentence-level quality of the detector on annotated MT (../shared/eval format)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from tqdm import tqdm
+
+from ..evaldata import load
+from ..evaluating import evaluate
+from ..pipeline import Checker
+from .options import device_option, model_option, quiet_option
+
+
+@click.command("eval")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--limit", type=int, default=None, help="Only the first N sentences of each file.")
+@model_option
+@device_option
+@quiet_option
+def eval_command(files: tuple[Path, ...], limit: int | None, model: str | None, device: str, quiet: bool) -> None:
+    """Run the detector over each JSONL file (mt_tok, mt_word_tags[, hter, pe_tok]) the way
+    `check --lines` does, and print word MCC, F1-BAD/OK, sentence Pearson/Spearman with HTER, the share of
+    sentences flagged and the speed. Flagged character spans are mapped onto the mt_tok tokens."""
+    checker = Checker(model, device)
+    click.echo(f"model {checker.lm.name} sha256 {checker.lm.sha256}")
+    click.echo(f"settings {checker.settings()['signature']}")
+    for path in files:
+        total = len(load(path, limit))
+        with tqdm(total=total, desc=path.name, unit="sent", disable=quiet, file=sys.stderr) as bar:
+            result, _records = evaluate(checker, path, limit, progress=bar.update)
+        click.echo(f"\n{path.name}")
+        click.echo(result.table())

@@ -1,0 +1,143 @@
+"""Measure the detector against human word tags and sentence scores (WMT QE metrics).
+
+Runs through the same code path as `mtcheck check --lines`: each MT sentence is one line.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from sacrebleu.metrics import CHRF, TER
+
+from .evaldata import EvalItem, load
+from .pipeline import Checker, line_article
+
+
+def mcc(pred: list[bool], gold: list[bool]) -> float:
+    p, g = np.asarray(pred, bool), np.asarray(gold, bool)
+    tp, tn = float(np.sum(p & g)), float(np.sum(~p & ~g))
+    fp, fn = float(np.sum(p & ~g)), float(np.sum(~p & g))
+    denom = math.sqrt((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn))
+    return (tp * tn - fp * fn) / denom if denom else 0.0
+
+
+def f1(pred: list[bool], gold: list[bool], positive: bool = True) -> float:
+    p = np.asarray(pred, bool) == positive
+    g = np.asarray(gold, bool) == positive
+    tp = float(np.sum(p & g))
+    precision = tp / p.sum() if p.sum() else 0.0
+    recall = tp / g.sum() if g.sum() else 0.0
+    return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+
+
+def pearson(x: list[float], y: list[float]) -> float:
+    a, b = np.asarray(x, float), np.asarray(y, float)
+    if len(a) < 2 or a.std() == 0 or b.std() == 0:
+        return 0.0
+    return float(np.corrcoef(a, b)[0, 1])
+
+
+def _ranks(x: np.ndarray) -> np.ndarray:
+    order = np.argsort(x, kind="mergesort")
+    ranks = np.empty(len(x), float)
+    ranks[order] = np.arange(len(x), dtype=float)
+    # average the ranks of ties
+    values, inverse, counts = np.unique(x, return_inverse=True, return_counts=True)
+    sums = np.zeros(len(values))
+    np.add.at(sums, inverse, ranks)
+    return sums[inverse] / counts[inverse]
+
+
+def spearman(x: list[float], y: list[float]) -> float:
+    return pearson(list(_ranks(np.asarray(x, float))), list(_ranks(np.asarray(y, float))))
+
+
+def token_predictions(item: EvalItem, flags: list[dict], min_confidence: float = 0.0) -> list[bool]:
+    """A token is predicted BAD when a flag (at or above min_confidence) covers one of its characters."""
+    spans = [(f["start"], f["end"]) for f in flags if f["confidence"] >= min_confidence]
+    return [any(s < end and e > start for s, e in spans) for start, end in item.spans]
+
+
+@dataclass
+class EvalResult:
+    name: str
+    sentences: int
+    tokens: int
+    bad_rate: float
+    mcc: float
+    f1_bad: float
+    f1_ok: float
+    pearson_fluency: float | None
+    spearman_fluency: float | None
+    pearson_share: float | None
+    flagged_sentences: float
+    seconds_per_1k_tokens: float
+    chrf_mt: float | None
+    ter_mt: float | None
+
+    def table(self) -> str:
+        rows = [
+            ("sentences / MT tokens", f"{self.sentences} / {self.tokens} (BAD {self.bad_rate:.1%})"),
+            ("word MCC", f"{self.mcc:.3f}"),
+            ("word F1-BAD / F1-OK", f"{self.f1_bad:.3f} / {self.f1_ok:.3f}"),
+        ]
+        if self.pearson_fluency is not None:
+            rows.append(("HTER Pearson / Spearman (100-fluency)", f"{self.pearson_fluency:.3f} / {self.spearman_fluency:.3f}"))
+            rows.append(("HTER Pearson (flagged share)", f"{self.pearson_share:.3f}"))
+        if self.chrf_mt is not None:
+            rows.append(("MT vs post-edit chrF / TER (sacrebleu)", f"{self.chrf_mt:.2f} / {self.ter_mt:.2f}"))
+        rows.append(("sentences flagged", f"{self.flagged_sentences:.1%}"))
+        rows.append(("seconds per 1,000 tokens", f"{self.seconds_per_1k_tokens:.1f}"))
+        width = max(len(k) for k, _ in rows)
+        return "\n".join(f"  {k:<{width}}  {v}" for k, v in rows)
+
+
+def evaluate(checker: Checker, path: Path, limit: int | None = None, batch: int = 64,
+             progress=None) -> tuple[EvalResult, list[dict]]:
+    items = load(path, limit)
+    pred: list[bool] = []
+    gold: list[bool] = []
+    hters, badness, shares = [], [], []
+    flagged = 0
+    records: list[dict] = []
+    start = time.perf_counter()
+    for lo in range(0, len(items), batch):
+        chunk = items[lo : lo + batch]
+        reports = checker.check_lines([line_article(it.text, it.index, str(path)) for it in chunk])
+        for item, report in zip(chunk, reports, strict=True):
+            p = token_predictions(item, report["flags"])
+            pred += p
+            gold += item.tags
+            flagged += bool(report["flags"])
+            values = [s["fluency"] for s in report["segments"] if s.get("fluency") is not None]
+            fluency = sum(values) / len(values) if values else 100.0
+            if item.hter is not None:
+                hters.append(item.hter)
+                badness.append(100.0 - fluency)
+                shares.append(sum(p) / max(1, len(p)))
+            records.append({"index": item.index, "pred": p, "gold": item.tags, "fluency": fluency,
+                            "flags": report["flags"]})
+        if progress:
+            progress(len(chunk))
+    seconds = time.perf_counter() - start
+    tokens = len(gold)
+    chrf = ter = None
+    post_edits = [it.post_edit for it in items]
+    if all(post_edits):
+        hyps = [it.text for it in items]
+        chrf = CHRF().corpus_score(hyps, [post_edits]).score
+        ter = TER().corpus_score(hyps, [post_edits]).score
+    result = EvalResult(
+        name=path.name, sentences=len(items), tokens=tokens, bad_rate=sum(gold) / max(1, tokens),
+        mcc=mcc(pred, gold), f1_bad=f1(pred, gold, True), f1_ok=f1(pred, gold, False),
+        pearson_fluency=pearson(badness, hters) if hters else None,
+        spearman_fluency=spearman(badness, hters) if hters else None,
+        pearson_share=pearson(shares, hters) if hters else None,
+        flagged_sentences=flagged / max(1, len(items)),
+        seconds_per_1k_tokens=1000 * seconds / max(1, tokens), chrf_mt=chrf, ter_mt=ter,
+    )
+    return result, records
