@@ -68,9 +68,7 @@ class FluencyScale:
     default=Path(__file__).resolve().parent.parent.parent / "shared" / "eval",
     show_default=True,
 )
-@click.option(
-    "--per-pair", default=600, show_default=True, help="Post-edit sentences sampled per language pair."
-)
+@click.option("--per-pair", default=600, show_default=True, help="Post-edit sentences sampled per language pair.")
 @click.option("--seed", default=13, show_default=True)
 def main(model: str, eval_dir: Path, per_pair: int, seed: int) -> None:
     """Score human post-edits and write the fluency reference table for MODEL."""

@@ -48,8 +48,9 @@ def load(path: Path, limit: int | None = None) -> list[EvalItem]:
                 raise InputError(f"{path}#{number}", f"{len(tokens)} tokens but {len(tags)} tags")
             text, spans = detokenize(unescape_tokens(tokens))
             post_edit = detokenize(unescape_tokens(raw["pe_tok"].split()))[0] if raw.get("pe_tok") else None
-            items.append(EvalItem(len(items), text, spans, [t == "BAD" for t in tags], eos_bad,
-                                  raw.get("hter"), post_edit))
+            items.append(
+                EvalItem(len(items), text, spans, [t == "BAD" for t in tags], eos_bad, raw.get("hter"), post_edit)
+            )
             if limit and len(items) >= limit:
                 break
     return items

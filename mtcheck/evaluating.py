@@ -56,10 +56,29 @@ def spearman(x: list[float], y: list[float]) -> float:
     return pearson(list(_ranks(np.asarray(x, float))), list(_ranks(np.asarray(y, float))))
 
 
-def token_predictions(item: EvalItem, flags: list[dict], min_confidence: float = 0.0) -> list[bool]:
-    """A token is predicted BAD when a flag (at or above min_confidence) covers one of its characters."""
-    spans = [(f["start"], f["end"]) for f in flags if f["confidence"] >= min_confidence]
-    return [any(s < end and e > start for s, e in spans) for start, end in item.spans]
+def token_confidences(item: EvalItem, flags: list[dict]) -> list[float]:
+    """Per MT token, the highest confidence of a flag covering one of its characters (0 when none does)."""
+    return [
+        max((f["confidence"] for f in flags if f["start"] < end and f["end"] > start), default=0.0)
+        for start, end in item.spans
+    ]
+
+
+def calibration_error(confidence: list[float], gold: list[bool], bins: int = 10) -> float | None:
+    """Expected calibration error of flag confidence over the flagged tokens: |confidence - BAD rate|."""
+    c = np.asarray(confidence, float)
+    g = np.asarray(gold, float)
+    flagged = c > 0
+    if not flagged.any():
+        return None
+    c, g = c[flagged], g[flagged]
+    total = 0.0
+    edges = np.linspace(0, 1, bins + 1)
+    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+        m = (c > lo) & (c <= hi)
+        if m.any():
+            total += m.sum() / len(c) * abs(c[m].mean() - g[m].mean())
+    return float(total)
 
 
 @dataclass
@@ -74,6 +93,9 @@ class EvalResult:
     pearson_fluency: float | None
     spearman_fluency: float | None
     pearson_share: float | None
+    pearson_predicted: float | None
+    spearman_predicted: float | None
+    ece: float | None
     flagged_sentences: float
     seconds_per_1k_tokens: float
     chrf_mt: float | None
@@ -86,22 +108,34 @@ class EvalResult:
             ("word F1-BAD / F1-OK", f"{self.f1_bad:.3f} / {self.f1_ok:.3f}"),
         ]
         if self.pearson_fluency is not None:
-            rows.append(("HTER Pearson / Spearman (100-fluency)", f"{self.pearson_fluency:.3f} / {self.spearman_fluency:.3f}"))
+            rows.append(
+                ("HTER Pearson / Spearman (100-fluency)", f"{self.pearson_fluency:.3f} / {self.spearman_fluency:.3f}")
+            )
             rows.append(("HTER Pearson (flagged share)", f"{self.pearson_share:.3f}"))
+            if self.pearson_predicted is not None:
+                rows.append(
+                    (
+                        "HTER Pearson / Spearman (predicted BAD share)",
+                        f"{self.pearson_predicted:.3f} / {self.spearman_predicted:.3f}",
+                    )
+                )
         if self.chrf_mt is not None:
             rows.append(("MT vs post-edit chrF / TER (sacrebleu)", f"{self.chrf_mt:.2f} / {self.ter_mt:.2f}"))
+        rows.append(("flag confidence ECE", "n/a" if self.ece is None else f"{self.ece:.3f}"))
         rows.append(("sentences flagged", f"{self.flagged_sentences:.1%}"))
         rows.append(("seconds per 1,000 tokens", f"{self.seconds_per_1k_tokens:.1f}"))
         width = max(len(k) for k, _ in rows)
         return "\n".join(f"  {k:<{width}}  {v}" for k, v in rows)
 
 
-def evaluate(checker: Checker, path: Path, limit: int | None = None, batch: int = 64,
-             progress=None) -> tuple[EvalResult, list[dict]]:
+def evaluate(
+    checker: Checker, path: Path, limit: int | None = None, batch: int = 64, progress=None
+) -> tuple[EvalResult, list[dict]]:
     items = load(path, limit)
     pred: list[bool] = []
     gold: list[bool] = []
-    hters, badness, shares = [], [], []
+    confidence: list[float] = []
+    hters, badness, shares, predicted = [], [], [], []
     flagged = 0
     records: list[dict] = []
     start = time.perf_counter()
@@ -109,7 +143,9 @@ def evaluate(checker: Checker, path: Path, limit: int | None = None, batch: int 
         chunk = items[lo : lo + batch]
         reports = checker.check_lines([line_article(it.text, it.index, str(path)) for it in chunk])
         for item, report in zip(chunk, reports, strict=True):
-            p = token_predictions(item, report["flags"])
+            conf = token_confidences(item, report["flags"])
+            p = [c > 0 for c in conf]
+            confidence += conf
             pred += p
             gold += item.tags
             flagged += bool(report["flags"])
@@ -119,8 +155,10 @@ def evaluate(checker: Checker, path: Path, limit: int | None = None, batch: int 
                 hters.append(item.hter)
                 badness.append(100.0 - fluency)
                 shares.append(sum(p) / max(1, len(p)))
-            records.append({"index": item.index, "pred": p, "gold": item.tags, "fluency": fluency,
-                            "flags": report["flags"]})
+                predicted.append(report["scores"]["predicted_bad"])
+            records.append(
+                {"index": item.index, "pred": p, "gold": item.tags, "fluency": fluency, "flags": report["flags"]}
+            )
         if progress:
             progress(len(chunk))
     seconds = time.perf_counter() - start
@@ -132,12 +170,22 @@ def evaluate(checker: Checker, path: Path, limit: int | None = None, batch: int 
         chrf = CHRF().corpus_score(hyps, [post_edits]).score
         ter = TER().corpus_score(hyps, [post_edits]).score
     result = EvalResult(
-        name=path.name, sentences=len(items), tokens=tokens, bad_rate=sum(gold) / max(1, tokens),
-        mcc=mcc(pred, gold), f1_bad=f1(pred, gold, True), f1_ok=f1(pred, gold, False),
+        name=path.name,
+        sentences=len(items),
+        tokens=tokens,
+        bad_rate=sum(gold) / max(1, tokens),
+        mcc=mcc(pred, gold),
+        f1_bad=f1(pred, gold, True),
+        f1_ok=f1(pred, gold, False),
         pearson_fluency=pearson(badness, hters) if hters else None,
         spearman_fluency=spearman(badness, hters) if hters else None,
         pearson_share=pearson(shares, hters) if hters else None,
+        pearson_predicted=pearson(predicted, hters) if hters and None not in predicted else None,
+        spearman_predicted=spearman(predicted, hters) if hters and None not in predicted else None,
+        ece=calibration_error(confidence, gold),
         flagged_sentences=flagged / max(1, len(items)),
-        seconds_per_1k_tokens=1000 * seconds / max(1, tokens), chrf_mt=chrf, ter_mt=ter,
+        seconds_per_1k_tokens=1000 * seconds / max(1, tokens),
+        chrf_mt=chrf,
+        ter_mt=ter,
     )
     return result, records

@@ -186,9 +186,7 @@ def convert_gguf(gguf_path: Path, out_dir: Path) -> None:
 
     _say(f"converting {gguf_path.name} to a safetensors cache (once; takes up to a few minutes)")
     tokenizer = AutoTokenizer.from_pretrained(str(gguf_path.parent), gguf_file=gguf_path.name)
-    model = AutoModelForCausalLM.from_pretrained(
-        str(gguf_path.parent), gguf_file=gguf_path.name, dtype=torch.float32
-    )
+    model = AutoModelForCausalLM.from_pretrained(str(gguf_path.parent), gguf_file=gguf_path.name, dtype=torch.float32)
     # The weights are de-quantised now; without this, save_pretrained writes a quantisation config that
     # makes the next load go through the GGUF path again.
     model.hf_quantizer = None
@@ -281,9 +279,7 @@ def verify(name: str) -> str:
     elif not weights.exists():
         raise MtcheckError(f"{weights}: missing; reinstall with `mtcheck models install {name} --force`")
     if not (model_dir(name) / record["loadable"]).exists():
-        raise MtcheckError(
-            f"{name}: loadable cache missing; reinstall with `mtcheck models install {name} --force`"
-        )
+        raise MtcheckError(f"{name}: loadable cache missing; reinstall with `mtcheck models install {name} --force`")
     return record["weights_sha256"]
 
 

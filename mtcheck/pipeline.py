@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from .correcting import Corrector
 from .detecting import Detector
 from .document import Article
 from .errors import InputError
@@ -12,7 +13,6 @@ from .fluency import FluencyScorer
 from .reading import iter_inputs, read_articles
 from .reporting.report import build_report
 from .scoring import LanguageModel
-from .segmenting import segment
 
 
 def iter_articles(paths: Sequence[str | Path]) -> Iterator[Article | InputError]:
@@ -24,27 +24,16 @@ def iter_articles(paths: Sequence[str | Path]) -> Iterator[Article | InputError]
             yield from read_articles(item)
 
 
-def line_article(text: str, index: int, source: str) -> Article:
-    """A line of MT output as its own small article: one paragraph, its sentences, no title."""
-    segments, paragraphs = segment(text, has_title=False)
-    return Article(
-        path=f"{source}#{index + 1}",
-        id=str(index),
-        text=text,
-        source_format="lines",
-        segments=segments,
-        paragraphs=paragraphs,
-    )
-
-
 class Checker:
-    def __init__(self, model: str | None = None, device: str | None = None):
+    def __init__(self, model: str | None = None, device: str | None = None, corrections: bool = True):
         self.lm = LanguageModel(model, device=device)
         self.detector = Detector(self.lm)
         self.fluency = FluencyScorer(self.lm.name)
+        self.corrector = Corrector(self.lm) if corrections else None
 
     def settings(self) -> dict:
-        signature = f"mtcheck:{self.detector.signature()}|model:{self.lm.name}@{self.lm.sha256[:12]}"
+        corrector = self.corrector.signature() if self.corrector else "corrector:off"
+        signature = f"mtcheck:{self.detector.signature()}|{corrector}|model:{self.lm.name}@{self.lm.sha256[:12]}"
         return {
             "detector": self.detector.name,
             "signature": signature,
@@ -71,11 +60,13 @@ class Checker:
 
     def _report(self, article: Article, tokens: list, sentence_scores: list | None = None) -> dict:
         scored = _in_scored_segments(article, tokens)
-        flags = self.detector.detect(article, scored)
+        detection = self.detector.detect(article, scored)
+        if self.corrector is not None:
+            self.corrector.suggest(article, detection.flags)
         if sentence_scores is None:
             sentence_scores = self._sentences_alone([article])[0]
         fluency = self.fluency.score(article, sentence_scores)
-        return build_report(article, flags, fluency, self.lm.signature(), self.settings())
+        return build_report(article, detection, fluency, self.lm.signature(), self.settings())
 
 
 def _in_scored_segments(article: Article, tokens: list) -> list:

@@ -455,3 +455,16 @@ def _feed_article(item: Any, where: str, default_id: str, fmt: str, *, what: str
         _field(item, ("url", "link")),
         title_known=title is not None,
     )
+
+
+def line_article(text: str, index: int, source: str) -> Article:
+    """A line of MT output as its own small article: one paragraph, its sentences, no title."""
+    segments, paragraphs = segment(text, has_title=False)
+    return Article(
+        path=f"{source}#{index + 1}",
+        id=str(index),
+        text=text,
+        source_format="lines",
+        segments=segments,
+        paragraphs=paragraphs,
+    )

@@ -74,13 +74,9 @@ class LanguageModel:
             self.model = AutoModelForCausalLM.from_pretrained(self.resolved.path, dtype=torch.float32)
         except (OSError, ValueError) as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise MtcheckError(
-                f"cannot load model {self.resolved.name} from {self.resolved.path}: {first}"
-            ) from None
+            raise MtcheckError(f"cannot load model {self.resolved.name} from {self.resolved.path}: {first}") from None
         if not self.tokenizer.is_fast:
-            raise MtcheckError(
-                f"model {self.resolved.name}: a fast tokenizer is needed for character offsets"
-            )
+            raise MtcheckError(f"model {self.resolved.name}: a fast tokenizer is needed for character offsets")
         self.model.to(self.device).eval()
         prefix = self.resolved.prefix_token_id
         if prefix is None:
@@ -191,9 +187,7 @@ class LanguageModel:
         out = [results[i] for i in range(len(rows))]
         return out
 
-    def score_edits(
-        self, context: str, original: str, edits: list[tuple[int, int, str]]
-    ) -> tuple[float, list[float]]:
+    def score_edits(self, context: str, original: str, edits: list[tuple[int, int, str]]) -> tuple[float, list[float]]:
         """Log-probability (nats) of `original` after `context`, and of each edited version of it.
 
         An edit (a, b, r) replaces original[a:b] with r. The original is run once; each edit reuses the
@@ -282,9 +276,7 @@ class LanguageModel:
             alternatives=alternatives,
         )
 
-    def _forward(
-        self, chunks: list[list[int]], want_entropy: bool = True, top_k: int = 5
-    ) -> list[list[tuple]]:
+    def _forward(self, chunks: list[list[int]], want_entropy: bool = True, top_k: int = 5) -> list[list[tuple]]:
         """Run the model over token chunks (each gets the prefix token).
 
         Per token: (surprisal, entropy, rank, top-k token ids)."""

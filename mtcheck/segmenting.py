@@ -92,8 +92,7 @@ _NEVER_FINAL = frozenset(
 )
 # Abbreviations that often end a sentence too: a boundary only when a typical sentence opener follows.
 _MAYBE_FINAL = frozenset(
-    "Inc Ltd Co Corp Jr Sr Bros etc al Ave Rd Blvd "
-    "Jan Feb Mar Apr Jun Jul Aug Sep Sept Oct Nov Dec No".split()
+    "Inc Ltd Co Corp Jr Sr Bros etc al Ave Rd Blvd Jan Feb Mar Apr Jun Jul Aug Sep Sept Oct Nov Dec No".split()
 )
 _ACRONYM_RE = re.compile(r"(?:[A-Za-z]\.)+[A-Za-z]")  # U.S, U.K, a.m, D.C (final dot not included)
 _SENTENCE_OPENERS = frozenset(

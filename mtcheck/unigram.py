@@ -64,9 +64,7 @@ def main(model: str, eval_dir: Path) -> None:
     for path in sorted(eval_dir.glob("mlqe-pe.*.train.jsonl")):
         raw = path.read_bytes()
         hashes[path.name] = hashlib.sha256(raw).hexdigest()
-        texts = [
-            detokenize(json.loads(line)["pe_tok"].split())[0] for line in raw.decode().splitlines() if line
-        ]
+        texts = [detokenize(json.loads(line)["pe_tok"].split())[0] for line in raw.decode().splitlines() if line]
         sentences += len(texts)
         # Tokenise as a word inside running text (leading space), the way most words occur in an article.
         for ids in tokenizer([" " + t for t in texts], add_special_tokens=False)["input_ids"]:

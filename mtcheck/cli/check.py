@@ -130,6 +130,7 @@ def _check_lines(lines_file: Path, out: str, model: str | None, device: str, qui
                 "text": report["article"]["text"],
                 "fluency": _line_fluency(report),
                 "mean_surprisal": report["scores"]["mean_surprisal"],
+                "predicted_bad": report["scores"]["predicted_bad"],
                 "flags": [{k: v for k, v in f.items() if k != "id"} for f in report["flags"]],
             }
             stream.write(json.dumps(record, ensure_ascii=False) + "\n")

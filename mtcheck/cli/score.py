@@ -49,9 +49,7 @@ def score(paths: tuple[Path, ...], out: str, model: str | None, device: str, qui
             "schema": SCHEMA,
             "article": {"path": item.path, "id": item.id, "sha256": item.sha256, "text": item.text},
             "model": lm.signature(),
-            "segments": [
-                {"start": s.start, "end": s.end, "kind": s.kind, "scored": s.scored} for s in item.segments
-            ],
+            "segments": [{"start": s.start, "end": s.end, "kind": s.kind, "scored": s.scored} for s in item.segments],
             "tokens": [t.to_json() for t in kept],
         }
         if out == "-":

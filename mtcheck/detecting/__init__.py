@@ -10,11 +10,15 @@ Confidence combines the reasons' own confidences as independent evidence: 1 - pr
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 
 from ..document import Article
 from ..scoring import LanguageModel, TokenScore
 from ..unigram import UnigramTable
+from .features import word_features, word_spans
+from .learned import DETECTOR_DIR, MLP
 from .lmsignals import LMSignals, Settings
 from .rules import Hit, run_rules
 
@@ -39,6 +43,7 @@ class Flag:
     reasons: list[Reason]
     hits: list[Hit] = field(default_factory=list, repr=False)  # raw evidence, for the corrections stage
     suggestions: list[dict] = field(default_factory=list)
+    rejected: list[dict] = field(default_factory=list)  # candidates a meaning guard refused, with the reason
 
     def to_json(self, flag_id: str) -> dict:
         return {
@@ -50,16 +55,32 @@ class Flag:
             "confidence": round(self.confidence, 3),
             "reasons": [{"code": r.code, "message": r.message} for r in self.reasons],
             "suggestions": self.suggestions,
+            "rejected_suggestions": self.rejected,
         }
 
 
+@dataclass
+class Detection:
+    flags: list[Flag]
+    segment_bad: list[float | None]  # per segment: the learned detector's mean P(BAD) over its words
+
+
 class Detector:
-    name = "rules+edit-gain/1"
+    name = "rules+edit-gain+mlp/1"
 
     def __init__(self, lm: LanguageModel | None, settings: Settings | None = None):
         self.settings = settings or Settings()
         self.lm = lm
-        self.signals = LMSignals(lm, UnigramTable.load(lm.name), self.settings) if lm else None
+        self.unigram = UnigramTable.load(lm.name) if lm else None
+        self.signals = LMSignals(lm, self.unigram, self.settings) if lm else None
+        self.learned: MLP | None = None
+        self.learned_meta: dict = {}
+        path = DETECTOR_DIR / f"{lm.name}.json" if lm else None
+        if path is not None and path.exists():
+            params = json.loads(path.read_text())
+            self.learned = MLP(params)
+            self.learned_meta = {k: params[k] for k in ("threshold", "seed", "per_file", "train_words", "command")}
+            self.learned_meta["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
 
     def signature(self) -> str:
         s = self.settings
@@ -68,25 +89,67 @@ class Detector:
             f"detector:{self.name}|slor:{s.candidate_slor}|excess:{s.candidate_excess}|"
             f"cands:{s.max_candidates}|subs:{s.substitutes}|gain:{s.min_gain}/{s.gain_midpoint}/{s.gain_scale}|"
             f"spike:{s.spike_slor}|"
-            f"unigram:{unigram}"
+            f"unigram:{unigram}|mlp:{self.learned_meta.get('sha256', 'none')[:12]}"
+            f"@{self.learned_meta.get('threshold', '-')}"
         )
 
-    def detect(self, article: Article, tokens: list[TokenScore]) -> list[Flag]:
+    def detect(self, article: Article, tokens: list[TokenScore]) -> Detection:
         hits = run_rules(article)
+        segment_bad: list[float | None] = [None] * len(article.segments)
         if self.signals is not None and tokens:
             hits += self.signals.hits(article, tokens)
-        return combine(article, hits)
+        if self.learned is not None and tokens:
+            learned_hits, segment_bad = self._learned_hits(article, tokens, hits)
+            hits += learned_hits
+        return Detection(combine(article, hits), segment_bad)
+
+    def _learned_hits(self, article: Article, tokens: list[TokenScore], rule_hits: list[Hit]):
+        """Runs of words whose calibrated P(BAD) reaches the threshold chosen on dev become hits."""
+        assert self.learned is not None
+        threshold = self.learned_meta["threshold"]
+        hits: list[Hit] = []
+        segment_bad: list[float | None] = []
+        for seg in article.segments:
+            if not seg.scored:
+                segment_bad.append(None)
+                continue
+            spans = word_spans(article.text, seg.start, seg.end)
+            mine = [t for t in tokens if t.end > seg.start and t.start < seg.end]
+            if not spans or not mine:
+                segment_bad.append(None)
+                continue
+            probs = self.learned.proba(word_features(article.text, spans, mine, self.unigram, rule_hits))
+            segment_bad.append(round(float(probs.mean()), 4))
+            run: list[int] = []
+            for i in range(len(spans) + 1):
+                if i < len(spans) and probs[i] >= threshold:
+                    run.append(i)
+                    continue
+                if run:
+                    p = float(probs[run].mean())
+                    start, end = spans[run[0]][0], spans[run[-1]][1]
+                    words = article.text[start:end]
+                    hits.append(
+                        Hit(
+                            start,
+                            end,
+                            "learned",
+                            f"The learned detector rates “{words}” {p:.0%} likely to be mistranslated "
+                            "(from surprisal, entropy and rank of these words and their neighbours).",
+                            p,
+                            1.0,
+                            {"p": round(p, 3)},
+                        )
+                    )
+                    run = []
+        return hits, segment_bad
 
 
 def combine(article: Article, hits: list[Hit]) -> list[Flag]:
     """Merge overlapping hits (within a paragraph) into flags; grade each flag."""
     groups: list[list[Hit]] = []
     for hit in sorted((h for h in hits if h.code not in _STANDALONE), key=lambda h: (h.start, h.end)):
-        if (
-            groups
-            and hit.start < max(h.end for h in groups[-1])
-            and _same_paragraph(article, groups[-1][0], hit)
-        ):
+        if groups and hit.start < max(h.end for h in groups[-1]) and _same_paragraph(article, groups[-1][0], hit):
             groups[-1].append(hit)
         else:
             groups.append([hit])

@@ -53,9 +53,7 @@ class Edit:
 
 @dataclass
 class Settings:
-    candidate_slor: float = (
-        4.0  # a word is a candidate when LM surprisal exceeds its unigram surprisal by this
-    )
+    candidate_slor: float = 4.0  # a word is a candidate when LM surprisal exceeds its unigram surprisal by this
     candidate_excess: float = 5.0  # ... or when it exceeds the model's entropy by this
     max_candidates: int = 40  # per article, the most surprising first (bounds the cost)
     substitutes: int = 3  # the model's top alternatives tried per candidate
@@ -129,11 +127,7 @@ class LMSignals:
             nxt = re.match(r"\s+(\S)", text[word.end :])
             if nxt:
                 first = text[word.end + nxt.start(1)]
-                repl = (
-                    first.lower()
-                    if text[word.end + nxt.start(1) : word.end + nxt.start(1) + 2].istitle()
-                    else first
-                )
+                repl = first.lower() if text[word.end + nxt.start(1) : word.end + nxt.start(1) + 2].istitle() else first
                 edits.append(
                     Edit(
                         word.start,
@@ -147,9 +141,7 @@ class LMSignals:
             return edits
         lead = " " if word.start > 0 and text[word.start - 1] == " " else ""
         delete_start = word.start - len(lead)
-        edits.append(
-            Edit(delete_start, word.end, "", "delete", word, self.unigram_surprisal(lead + word.text))
-        )
+        edits.append(Edit(delete_start, word.end, "", "delete", word, self.unigram_surprisal(lead + word.text)))
         seen = {word.text.lower()}
         first = word.tokens[0]
         for alt in first.alternatives:
@@ -157,9 +149,7 @@ class LMSignals:
             if not _ALPHA_WORD.match(piece) or piece.strip().lower() in seen:
                 continue
             seen.add(piece.strip().lower())
-            delta = self.unigram_surprisal(lead + word.text) - self.unigram_surprisal(
-                piece if lead else piece.strip()
-            )
+            delta = self.unigram_surprisal(lead + word.text) - self.unigram_surprisal(piece if lead else piece.strip())
             edits.append(Edit(word.start, word.end, piece.strip(), "substitute", word, delta))
             if len(edits) > self.settings.substitutes:
                 break
@@ -184,9 +174,7 @@ class LMSignals:
                 if text[seg.start : seg.start + 2].istitle() and not _looks_like_name(text, seg.start)
                 else first
             )
-            edits.append(
-                Edit(prev.end - 1, seg.start + 1, " " + lowered, "merge", None, self.unigram_surprisal("."))
-            )
+            edits.append(Edit(prev.end - 1, seg.start + 1, " " + lowered, "merge", None, self.unigram_surprisal(".")))
         return edits
 
     def gains(self, article: Article, edits: list[Edit]) -> list[float]:
@@ -219,9 +207,7 @@ class LMSignals:
         candidates = self.candidates(article, words)
         edits = [e for w in candidates for e in self.edits_for(article, w)]
         edits += [
-            e
-            for e in self.boundary_edits(article)
-            if not any(c.kind == "merge" and c.start == e.start for c in edits)
+            e for e in self.boundary_edits(article) if not any(c.kind == "merge" and c.start == e.start for c in edits)
         ]
         if not edits:
             return []
@@ -237,11 +223,7 @@ class LMSignals:
             word = edit.word
             spike = self.slor(word) if word else 0.0
             if gain < self.settings.min_gain:
-                if (
-                    word is not None
-                    and spike >= self.settings.spike_slor
-                    and word.excess >= self.settings.spike_slor
-                ):
+                if word is not None and spike >= self.settings.spike_slor and word.excess >= self.settings.spike_slor:
                     out.append(
                         Hit(
                             w_start,

@@ -617,11 +617,7 @@ def _heat_strip(heat: list[tuple[int, int, int, dict, bool]], text: str) -> str:
             snippet = snippet[:87].rstrip() + "…"
         label = f"{'Title' if kind == 'title' else f'Sentence {number}'}: {score}"
         label += " (flagged)" if has_flag else ""
-        cls = (
-            _fluency_class(fluency)
-            + (" has-flag" if has_flag else "")
-            + (" title-cell" if kind == "title" else "")
-        )
+        cls = _fluency_class(fluency) + (" has-flag" if has_flag else "") + (" title-cell" if kind == "title" else "")
         cells.append(
             f'<a href="#s{index}" class="{cls}" title="{_e(label + " — " + snippet)}"'
             f' aria-label="{_e(label)}"'
@@ -642,15 +638,13 @@ def _legend() -> str:
         for s, style in (("critical", "solid"), ("major", "dashed"), ("minor", "dotted"))
     )
     scale = "".join(
-        f'<span class="chip {name}" title="fluency {_e(label)}"></span>'
-        for name, _, label in _FLUENCY_BUCKETS
+        f'<span class="chip {name}" title="fluency {_e(label)}"></span>' for name, _, label in _FLUENCY_BUCKETS
     )
     return (
         '<div class="legend" aria-label="Legend">'
         + sev
         + '<span class="item"><span class="seg-boilerplate" data-label="boilerplate">greyed</span>'
-        "<span>not scored</span></span>"
-        + f'<span class="item"><span class="scale" aria-hidden="true">{scale}</span>'
+        "<span>not scored</span></span>" + f'<span class="item"><span class="scale" aria-hidden="true">{scale}</span>'
         "<span>fluency 0 → 100</span></span>"
         + '<span class="item"><span class="chip fna"></span><span>no score</span></span>'
         "</div>"
@@ -776,9 +770,7 @@ def render_article(report: dict) -> str:
         }
         for s, e, f in sorted(_clean_ranges(report.get("flags") or [], len(text)), key=lambda r: (r[0], r[1]))
     ]
-    data_script = (
-        f'<script type="application/json" id="report-data">{_json_for_script({"flags": flag_data})}</script>'
-    )
+    data_script = f'<script type="application/json" id="report-data">{_json_for_script({"flags": flag_data})}</script>'
     body = f'<div class="wrap">{header}{main}</div>\n{data_script}'
     return _page(f"{title} — mtcheck report", body, _ARTICLE_CSS, _ARTICLE_JS)
 

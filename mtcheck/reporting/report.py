@@ -17,7 +17,9 @@ from .html import render_article, render_index
 SCHEMA = "mtcheck.report/1"
 
 
-def build_report(article: Article, flags: list, fluency: Fluency, model: dict, settings: dict) -> dict:
+def build_report(article: Article, detection, fluency: Fluency, model: dict, settings: dict) -> dict:
+    flags = detection.flags
+    bad = [b for b in detection.segment_bad if b is not None]
     scored_chars = sum(s.end - s.start for s in article.segments if s.scored) or 1
     covered = _covered_chars(flags, article)
     counts = {sev: sum(1 for f in flags if f.severity == sev) for sev in ("critical", "major", "minor")}
@@ -34,9 +36,7 @@ def build_report(article: Article, flags: list, fluency: Fluency, model: dict, s
             "encoding": article.encoding,
             "encoding_note": article.encoding_note,
             "sha256": article.sha256,
-            "words": len(
-                re.findall(r"\S+", " ".join(article.segment_text(s) for s in article.segments if s.scored))
-            ),
+            "words": len(re.findall(r"\S+", " ".join(article.segment_text(s) for s in article.segments if s.scored))),
             "text": article.text,
         },
         "model": model,
@@ -45,14 +45,15 @@ def build_report(article: Article, flags: list, fluency: Fluency, model: dict, s
             "fluency": fluency.article,
             "mean_surprisal": fluency.mean_surprisal,
             "flagged_share": round(covered / scored_chars, 4),
+            "predicted_bad": round(sum(bad) / len(bad), 4) if bad else None,
             "flags": len(flags),
             **counts,
         },
         "calibration": fluency.description,
         "paragraphs": fluency.paragraphs,
         "segments": [
-            {"start": s.start, "end": s.end, "kind": s.kind, "paragraph": s.paragraph, **f}
-            for s, f in zip(article.segments, fluency.segments, strict=True)
+            {"start": s.start, "end": s.end, "kind": s.kind, "paragraph": s.paragraph, **f, "predicted_bad": b}
+            for s, f, b in zip(article.segments, fluency.segments, detection.segment_bad, strict=True)
         ],
         "flags": [flag.to_json(f"f{i + 1}") for i, flag in enumerate(flags)],
     }
