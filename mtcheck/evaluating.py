@@ -13,8 +13,10 @@ from pathlib import Path
 import numpy as np
 from sacrebleu.metrics import CHRF, TER
 
+from .correcting import apply_top
 from .evaldata import EvalItem, load
-from .pipeline import Checker, line_article
+from .pipeline import Checker
+from .reading import line_article
 
 
 def mcc(pred: list[bool], gold: list[bool]) -> float:
@@ -100,6 +102,9 @@ class EvalResult:
     seconds_per_1k_tokens: float
     chrf_mt: float | None
     ter_mt: float | None
+    chrf_corrected: float | None = None
+    ter_corrected: float | None = None
+    applied: int = 0
 
     def table(self) -> str:
         rows = [
@@ -121,6 +126,13 @@ class EvalResult:
                 )
         if self.chrf_mt is not None:
             rows.append(("MT vs post-edit chrF / TER (sacrebleu)", f"{self.chrf_mt:.2f} / {self.ter_mt:.2f}"))
+        if self.chrf_corrected is not None:
+            rows.append(
+                (
+                    "corrected vs post-edit chrF / TER",
+                    f"{self.chrf_corrected:.2f} / {self.ter_corrected:.2f} ({self.applied} suggestions applied)",
+                )
+            )
         rows.append(("flag confidence ECE", "n/a" if self.ece is None else f"{self.ece:.3f}"))
         rows.append(("sentences flagged", f"{self.flagged_sentences:.1%}"))
         rows.append(("seconds per 1,000 tokens", f"{self.seconds_per_1k_tokens:.1f}"))
@@ -129,13 +141,20 @@ class EvalResult:
 
 
 def evaluate(
-    checker: Checker, path: Path, limit: int | None = None, batch: int = 64, progress=None
+    checker: Checker,
+    path: Path,
+    limit: int | None = None,
+    batch: int = 64,
+    progress=None,
+    min_confidence: float = 0.5,
 ) -> tuple[EvalResult, list[dict]]:
     items = load(path, limit)
     pred: list[bool] = []
     gold: list[bool] = []
     confidence: list[float] = []
     hters, badness, shares, predicted = [], [], [], []
+    corrected: list[str] = []
+    applied = 0
     flagged = 0
     records: list[dict] = []
     start = time.perf_counter()
@@ -156,6 +175,9 @@ def evaluate(
                 badness.append(100.0 - fluency)
                 shares.append(sum(p) / max(1, len(p)))
                 predicted.append(report["scores"]["predicted_bad"])
+            fixed, n = apply_top(item.text, report["flags"], min_confidence)
+            corrected.append(fixed)
+            applied += n
             records.append(
                 {"index": item.index, "pred": p, "gold": item.tags, "fluency": fluency, "flags": report["flags"]}
             )
@@ -164,11 +186,18 @@ def evaluate(
     seconds = time.perf_counter() - start
     tokens = len(gold)
     chrf = ter = None
-    post_edits = [it.post_edit for it in items]
-    if all(post_edits):
-        hyps = [it.text for it in items]
-        chrf = CHRF().corpus_score(hyps, [post_edits]).score
-        ter = TER().corpus_score(hyps, [post_edits]).score
+    # chrF/TER over the sentences that have a human post-edit
+    with_pe = [i for i, it in enumerate(items) if it.post_edit]
+    chrf_fixed = ter_fixed = None
+    if with_pe:
+        refs = [[items[i].post_edit for i in with_pe]]
+        hyps = [items[i].text for i in with_pe]
+        chrf = CHRF().corpus_score(hyps, refs).score
+        ter = TER().corpus_score(hyps, refs).score
+        if checker.corrector is not None:
+            fixed = [corrected[i] for i in with_pe]
+            chrf_fixed = CHRF().corpus_score(fixed, refs).score
+            ter_fixed = TER().corpus_score(fixed, refs).score
     result = EvalResult(
         name=path.name,
         sentences=len(items),
@@ -187,5 +216,8 @@ def evaluate(
         seconds_per_1k_tokens=1000 * seconds / max(1, tokens),
         chrf_mt=chrf,
         ter_mt=ter,
+        chrf_corrected=chrf_fixed,
+        ter_corrected=ter_fixed,
+        applied=applied,
     )
     return result, records

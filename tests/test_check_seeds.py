@@ -109,3 +109,49 @@ def test_check_command_writes_reports_and_index(tmp_path):
     assert all(s["flags"] > 0 for s in summary)
     index = (out / "index.html").read_text()
     assert f"{SEED_NEWS.stem}.html" in index and f"{SEED_KOREAN.stem}.html" in index
+
+
+# --- corrections ---------------------------------------------------------------------------------
+
+
+def _top_suggestion(report: dict, passage: str) -> dict:
+    flags = [f for f in _overlapping(report, passage) if f["suggestions"]]
+    assert flags, f"no suggestion for {passage!r}"
+    return max(flags, key=lambda f: f["confidence"])["suggestions"][0]
+
+
+def test_top_suggestions_repair_the_seed_garbles(seed_reports):
+    report = seed_reports[SEED_NEWS.name]
+    assert "NATO will no longer accept new members" in _top_suggestion(report, "NATO He will.")["sentence"]
+    assert "non-starter" in _top_suggestion(report, "no start for")["sentence"]
+    assert "on Wednesday between Russia" in _top_suggestion(report, "Wednesday. between")["sentence"]
+    assert _top_suggestion(report, "sovereign right. .")["sentence"].endswith("sovereign right.")
+
+
+def test_applying_a_suggestion_gives_the_sentence_shown(seed_reports):
+    for report in seed_reports.values():
+        text = report["article"]["text"]
+        count = 0
+        for flag in report["flags"]:
+            for s in flag["suggestions"]:
+                corrected = text[: s["start"]] + s["replacement"] + text[s["end"] :]
+                lo = s["sentence_start"]
+                assert corrected[lo : lo + len(s["sentence"])] == s["sentence"]
+                assert s["source"] in ("edit", "rule", "rewrite") and s["why"] and s["gain"] > 0
+                count += 1
+        assert count > 0
+
+
+def test_no_suggestion_changes_numbers_names_or_negations(seed_reports):
+    from mtcheck.correcting.guards import NEGATION, NUMBER, _names
+
+    for report in seed_reports.values():
+        text = report["article"]["text"]
+        for flag in report["flags"]:
+            for s in flag["suggestions"]:
+                lo = s["sentence_start"]
+                original = text[lo : lo + len(s["sentence"]) + (s["end"] - s["start"]) - len(s["replacement"])]
+                outside = original.replace(flag["text"], "", 1)
+                assert sorted(NUMBER.findall(original)) == sorted(NUMBER.findall(s["sentence"])), s
+                assert len(NEGATION.findall(s["sentence"])) >= len(NEGATION.findall(outside)), s
+                assert not (_names(outside) - _names(s["sentence"])), s

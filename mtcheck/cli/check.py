@@ -10,8 +10,8 @@ import click
 from tqdm import tqdm
 
 from ..errors import InputError, MtcheckError
-from ..pipeline import Checker, iter_articles, line_article
-from ..reading import decode_bytes
+from ..pipeline import Checker, iter_articles
+from ..reading import decode_bytes, line_article
 from ..reporting.report import ReportWriter
 from .options import device_option, model_option, quiet_option
 

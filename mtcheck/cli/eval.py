@@ -17,14 +17,22 @@ from .options import device_option, model_option, quiet_option
 @click.command("eval")
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--limit", type=int, default=None, help="Only the first N sentences of each file.")
+@click.option(
+    "--corrections/--no-corrections",
+    default=False,
+    show_default=True,
+    help="Also propose corrections and measure chrF/TER of the corrected MT against the post-edits.",
+)
 @model_option
 @device_option
 @quiet_option
-def eval_command(files: tuple[Path, ...], limit: int | None, model: str | None, device: str, quiet: bool) -> None:
+def eval_command(
+    files: tuple[Path, ...], limit: int | None, corrections: bool, model: str | None, device: str, quiet: bool
+) -> None:
     """Run the detector over each JSONL file (mt_tok, mt_word_tags[, hter, pe_tok]) the way
     `check --lines` does, and print word MCC, F1-BAD/OK, sentence Pearson/Spearman with HTER, the share of
     sentences flagged and the speed. Flagged character spans are mapped onto the mt_tok tokens."""
-    checker = Checker(model, device)
+    checker = Checker(model, device, corrections=corrections)
     click.echo(f"model {checker.lm.name} sha256 {checker.lm.sha256}")
     click.echo(f"settings {checker.settings()['signature']}")
     for path in files:

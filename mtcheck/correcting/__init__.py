@@ -246,3 +246,20 @@ def _describe(before: str, after: str) -> str:
 
 def _match_case(original: str, replacement: str) -> str:
     return replacement[0].upper() + replacement[1:] if original[:1].isupper() else replacement
+
+
+def apply_top(text: str, flags: list[dict], min_confidence: float = 0.5) -> tuple[str, int]:
+    """The text with the top suggestion of every flag at or above min_confidence applied (later flags first,
+    overlapping suggestions skipped). For measuring corrections; mtcheck never rewrites an article itself."""
+    chosen = []
+    for flag in flags:
+        if flag["confidence"] >= min_confidence and flag.get("suggestions"):
+            chosen.append(flag["suggestions"][0])
+    chosen.sort(key=lambda s: s["start"], reverse=True)
+    applied, floor = 0, len(text) + 1
+    for s in chosen:
+        if s["end"] <= floor:
+            text = text[: s["start"]] + s["replacement"] + text[s["end"] :]
+            floor = s["start"]
+            applied += 1
+    return text, applied

@@ -1,0 +1,48 @@
+"""Meaning guards of the corrections stage (no model needed)."""
+
+from __future__ import annotations
+
+from mtcheck.correcting import guards
+
+ORIGINAL = "Officials said about 100,000 troops were not withdrawn from the border with Ukraine."
+
+
+def test_dropping_not_is_rejected_with_its_reason():
+    corrected = "Officials said about 100,000 troops were withdrawn from the border with Ukraine."
+    verdict = guards.check(ORIGINAL, corrected, "were not withdrawn", None)
+    # "not" is part of the flagged span here, so dropping it is allowed ...
+    assert verdict.ok
+    verdict = guards.check(ORIGINAL, corrected, "the border", None)
+    # ... but not when the span is elsewhere
+    assert not verdict.ok and verdict.guard == "negation" and "negation" in verdict.why
+
+
+def test_changing_a_number_is_rejected():
+    corrected = "Officials said about 10,000 troops were not withdrawn from the border with Ukraine."
+    verdict = guards.check(ORIGINAL, corrected, "the border", None)
+    assert not verdict.ok and verdict.guard == "number" and "100,000" in verdict.why
+
+
+def test_dropping_a_name_is_rejected():
+    corrected = "Officials said about 100,000 troops were not withdrawn from the border."
+    verdict = guards.check(ORIGINAL, corrected, "withdrawn", None)
+    assert not verdict.ok and verdict.guard == "name" and "Ukraine" in verdict.why
+
+
+def test_low_embedding_similarity_is_rejected():
+    verdict = guards.check(ORIGINAL, ORIGINAL.replace("Officials", "Experts"), "Officials", 0.5)
+    assert not verdict.ok and verdict.guard == "meaning"
+
+
+def test_rewriting_outside_the_span_is_rejected():
+    corrected = "Experts believe many soldiers were not withdrawn from the border with Ukraine, about 100,000."
+    start = ORIGINAL.index("were")
+    verdict = guards.check(ORIGINAL, corrected, "were not", None, (start, start + len("were not")))
+    assert not verdict.ok and verdict.guard == "context"
+
+
+def test_a_local_fix_passes_every_guard():
+    original = "Talks ended on Wednesday. between Russia and NATO, with 30 members not present."
+    corrected = "Talks ended on Wednesday between Russia and NATO, with 30 members not present."
+    start = original.index("Wednesday")
+    assert guards.check(original, corrected, "Wednesday. between", 0.97, (start, start + 18)).ok
