@@ -47,6 +47,9 @@ def test_seed_report_shows_flags_without_console_errors(watched: Watched, real_r
     panel_text = page.locator("body").inner_text()
     for reason in target["reasons"]:
         assert reason["message"] in panel_text
+    # its proposed readings are listed, best first, with the whole corrected sentence
+    assert target["suggestions"]
+    assert target["suggestions"][0]["sentence"] in panel_text
     page.screenshot(path=str(real_reports / "000.png"), full_page=False)
     assert watched.errors == []
     assert all(url.startswith(("file:", "data:", "about:")) for url in watched.requests)

@@ -78,18 +78,23 @@ class Corrector:
 
     def suggest(self, article: Article, flags: list[Flag]) -> None:
         """Fill each flag's suggestions (best first) and the candidates its guards rejected."""
-        for flag in flags:
-            flag.suggestions, flag.rejected = self._for_flag(article, flag)
+        rewrites: dict[int, str | None] = {}
+        if self.settings.rewrite:
+            wanted = [i for i, f in enumerate(flags) if f.severity in ("major", "critical")]
+            windows = [_window(article, flags[i].start, flags[i].end) for i in wanted]
+            texts = [article.text[lo:hi] for lo, hi, _ctx in windows]
+            rewrites = dict(zip(wanted, self.rewriter.rewrite_many(texts), strict=True))
+        for i, flag in enumerate(flags):
+            flag.suggestions, flag.rejected = self._for_flag(article, flag, rewrites.get(i))
 
     # -- one flag -------------------------------------------------------------------------------------
-    def _for_flag(self, article: Article, flag: Flag) -> tuple[list[dict], list[dict]]:
+    def _for_flag(self, article: Article, flag: Flag, rewritten: str | None) -> tuple[list[dict], list[dict]]:
         lo, hi, context = _window(article, flag.start, flag.end)
         if hi <= lo:
             return [], []
         candidates = self._candidates(article, flag, lo, hi)
-        if self.settings.rewrite and flag.severity in ("major", "critical"):
-            rewritten = self.rewriter.rewrite(article.text[lo:hi], context)
-            if rewritten and rewritten != article.text[lo:hi]:
+        if rewritten:
+            if rewritten != article.text[lo:hi]:
                 candidates.append(
                     Candidate(lo, hi, rewritten, "rewrite", "the instruction-tuned model's rewrite of the sentence")
                 )
@@ -125,6 +130,7 @@ class Corrector:
                 "end": c.end,
                 "replacement": c.replacement,
                 "sentence": c.sentence,
+                "sentence_start": lo,
                 "gain": round(c.gain, 2),
                 "source": c.source,
                 "why": c.why,

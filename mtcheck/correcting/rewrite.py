@@ -32,22 +32,38 @@ class Rewriter:
         self.max_new_tokens = max_new_tokens
         self.available = bool(getattr(lm.tokenizer, "chat_template", None))
 
-    def rewrite(self, sentence: str, context: str = "") -> str | None:
-        if not self.available:
-            return None
-        import torch
-
+    def prompt(self, sentence: str) -> str:
         messages = [{"role": "system", "content": SYSTEM}]
         for bad, good in EXAMPLES:
             messages += [{"role": "user", "content": bad}, {"role": "assistant", "content": good}]
         messages.append({"role": "user", "content": sentence})
-        prompt = self.lm.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-        ids = self.lm.tokenizer(prompt, return_tensors="pt", add_special_tokens=False)["input_ids"].to(self.lm.device)
-        budget = min(self.max_new_tokens, len(self.lm.tokenize(sentence)[0]) + 12)
+        return self.lm.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+
+    def rewrite_many(self, sentences: list[str]) -> list[str | None]:
+        """Greedy rewrites of several sentences in one batch (left-padded), so flags share the cost."""
+        if not self.available or not sentences:
+            return [None] * len(sentences)
+        import torch
+
+        tok = self.lm.tokenizer
+        side = tok.padding_side
+        tok.padding_side = "left"
+        if tok.pad_token_id is None:
+            tok.pad_token = tok.eos_token
+        try:
+            batch = tok(
+                [self.prompt(s) for s in sentences], return_tensors="pt", padding=True, add_special_tokens=False
+            ).to(self.lm.device)
+        finally:
+            tok.padding_side = side
+        budget = min(self.max_new_tokens, max(len(self.lm.tokenize(s)[0]) for s in sentences) + 12)
         with torch.inference_mode():
-            out = self.lm.model.generate(
-                ids, max_new_tokens=budget, do_sample=False, pad_token_id=self.lm.tokenizer.eos_token_id
-            )
-        text = self.lm.tokenizer.decode(out[0, ids.shape[1] :], skip_special_tokens=True).strip()
-        text = text.splitlines()[0].strip() if text else ""
-        return text or None
+            out = self.lm.model.generate(**batch, max_new_tokens=budget, do_sample=False, pad_token_id=tok.pad_token_id)
+        results: list[str | None] = []
+        for row in out[:, batch["input_ids"].shape[1] :]:
+            text = tok.decode(row, skip_special_tokens=True).strip()
+            results.append(text.splitlines()[0].strip() if text else None)
+        return results
+
+    def rewrite(self, sentence: str) -> str | None:
+        return self.rewrite_many([sentence])[0]
