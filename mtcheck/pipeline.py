@@ -49,7 +49,11 @@ class Checker:
     def check_lines(self, articles: list[Article]) -> list[dict]:
         """Lines are scored alone (no context from other lines) and in batches."""
         token_lists = self.lm.score_many([a.text for a in articles])
-        sentence_lists = self._sentences_alone(articles)
+        # A line is scored alone already: its sentences' fluency reuses those scores (no second pass).
+        sentence_lists = [
+            [[t for t in tokens if t.start < s.end and t.end > s.start] if s.scored else None for s in a.segments]
+            for a, tokens in zip(articles, token_lists, strict=True)
+        ]
         return [self._report(a, t, s) for a, t, s in zip(articles, token_lists, sentence_lists, strict=True)]
 
     def _sentences_alone(self, articles: list[Article]) -> list[list]:
