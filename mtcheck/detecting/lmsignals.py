@@ -264,7 +264,7 @@ class LMSignals:
                 f"“{word.text}” is {word.surprisal:.1f} nats surprising here ({spike:+.1f} above its usual "
                 f"frequency); {what} makes the sentence {gain:.1f} nats more probable."
             )
-            span_start, span_end = _extend_words(text, w_start, w_end)
+            span_start, span_end = w_start, w_end  # the word itself: the reason names the edit
             out.append(
                 Hit(
                     span_start,

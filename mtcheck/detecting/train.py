@@ -139,7 +139,9 @@ def ece(p: np.ndarray, y: np.ndarray, bins: int = 10) -> float:
 @click.option("--per-file", default=2500, show_default=True, help="Training sentences sampled per train file.")
 @click.option("--seed", default=13, show_default=True)
 @click.option("--cache-only", is_flag=True, help="Only score and cache the data (long; resumable).")
-def main(model: str, eval_dir: Path, per_file: int, seed: int, cache_only: bool) -> None:
+@click.option("--files", default=",".join(TRAIN_FILES), show_default=True,
+              help="Comma-separated data sets (train split for training, dev split for threshold/calibration).")
+def main(model: str, eval_dir: Path, per_file: int, seed: int, cache_only: bool, files: str) -> None:
     from ..evaluating import mcc
 
     started = time.time()
@@ -147,7 +149,8 @@ def main(model: str, eval_dir: Path, per_file: int, seed: int, cache_only: bool)
     unigram = UnigramTable.load(lm.name)
     train_x, train_y, hashes = [], [], {}
     dev = {}
-    for stem in TRAIN_FILES:
+    stems = [f.strip() for f in files.split(",") if f.strip()]
+    for stem in stems:
         for split in ("train", "dev"):
             path = _file(eval_dir, stem, split)
             hashes[path.name] = hashlib.sha256(path.read_bytes()).hexdigest()
@@ -200,7 +203,8 @@ def main(model: str, eval_dir: Path, per_file: int, seed: int, cache_only: bool)
             "data_sha256": hashes,
             "dev": figures,
             "trained_seconds": round(time.time() - started),
-            "command": f"python -m mtcheck.detecting.train --model {model} --per-file {per_file} --seed {seed}",
+            "command": f"python -m mtcheck.detecting.train --model {model} --per-file {per_file} --seed {seed} "
+        f"--files {','.join(stems)}",
         }
     )
     DETECTOR_DIR.mkdir(parents=True, exist_ok=True)
