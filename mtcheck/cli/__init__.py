@@ -31,12 +31,16 @@ def main() -> None:
 
 
 def _register() -> None:
-    from . import check, eval, models, score
+    from . import apply as apply_cmd
+    from . import check, eval, models, review, score
 
     main.add_command(models.models)
     main.add_command(score.score)
     main.add_command(check.check)
     main.add_command(eval.eval_command)
+    main.add_command(review.review)
+    main.add_command(review.export_feedback_command)
+    main.add_command(apply_cmd.apply)
 
 
 _register()

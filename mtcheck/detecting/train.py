@@ -73,7 +73,7 @@ def matrix(
     return np.concatenate(xs), np.concatenate(ys), np.concatenate(sid)
 
 
-def train_mlp(x: np.ndarray, y: np.ndarray, seed: int, epochs: int = 12, hidden: int = 64) -> dict:
+def train_mlp(x: np.ndarray, y: np.ndarray, seed: int, epochs: int = 20, hidden: int = 128) -> dict:
     import torch
 
     torch.manual_seed(seed)
@@ -98,7 +98,7 @@ def train_mlp(x: np.ndarray, y: np.ndarray, seed: int, epochs: int = 12, hidden:
             opt.zero_grad()
             loss.backward()
             opt.step()
-            total += float(loss) * len(idx)
+            total += float(loss.detach()) * len(idx)
         click.echo(f"  epoch {epoch + 1}: loss {total / len(xt):.4f}", err=True)
     layers = [
         (m.weight.detach().numpy().tolist(), m.bias.detach().numpy().tolist())

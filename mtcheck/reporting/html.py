@@ -64,6 +64,8 @@ def _csp(script: str) -> str:
     return (
         "default-src 'none'; "
         f"script-src 'sha256-{digest}'; "
+        # the review server's decisions API (same origin); nothing else can be fetched
+        "connect-src 'self'; "
         "style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
     )
 
@@ -309,6 +311,7 @@ _ARTICLE_JS = r"""
   function detail(f) {
     var sev = sevOf(f);
     var box = el("section", "detail sev-" + sev);
+    box.setAttribute("data-flag-id", f.id);
     var h = el("h3");
     h.appendChild(el("span", "badge sev-" + sev, sev));
     h.appendChild(el("span", null, f.id));
@@ -380,6 +383,7 @@ _ARTICLE_JS = r"""
     side.classList.add("open");
     side.classList.add("has-selection");
     setActive(ids);
+    document.dispatchEvent(new CustomEvent("mtcheck:open", {detail: {ids: ids.slice()}}));
   }
 
   function close() {
@@ -389,6 +393,7 @@ _ARTICLE_JS = r"""
     heading.textContent = "Flag details";
     body.innerHTML = hint;
     setActive([]);
+    document.dispatchEvent(new CustomEvent("mtcheck:close"));
     if (trigger && document.contains(trigger)) { trigger.focus({preventScroll: true}); }
   }
 
@@ -456,6 +461,417 @@ _ARTICLE_JS = r"""
   }
 })();
 """
+
+
+# --- review UI (mtcheck review / static decisions) -----------------------------------------------
+# Added to every article page. Served by `mtcheck review`, decisions go to the server's API; opened from
+# disk, they are kept in localStorage and exported as a file. The main script announces the open flag
+# with "mtcheck:open"/"mtcheck:close" events; this one adds the decision controls to the panel.
+
+_REVIEW_CSS = """
+#review{border:1px solid var(--line);border-radius:.5rem;background:#fff;margin:0 0 .8rem;
+padding:.6rem .8rem .55rem;font-size:.9rem;box-shadow:0 1px 3px rgba(0,0,0,.06)}
+#review .rv-top{display:flex;justify-content:space-between;align-items:baseline;gap:.3rem .8rem;flex-wrap:wrap}
+#review-progress{font-size:1rem}
+#review-counts{font-size:.82rem}
+.rv-meter{height:6px;background:#ececf1;border-radius:3px;overflow:hidden;margin:.35rem 0 .4rem}
+.rv-meter span{display:block;height:100%;width:0;background:#2e7d32;transition:width .25s}
+#review-mode{margin:.15rem 0;font-size:.82rem}
+.rv-tools{display:flex;flex-wrap:wrap;gap:.4rem .6rem;align-items:center;margin:.45rem 0 .2rem}
+.rv-tools label{font-size:.82rem;color:var(--muted);display:inline-flex;gap:.3rem;align-items:center}
+.rv-tools input{font:inherit;font-size:.85rem;padding:.15rem .35rem;border:1px solid #b9b9c3;border-radius:.3rem;
+width:8.5rem}
+#review button,#panel .rv button,#panel .rv-use{font:inherit;font-size:.85rem;padding:.2rem .55rem;
+border:1px solid #b9b9c3;border-radius:.3rem;background:#fff;color:var(--fg);cursor:pointer;line-height:1.35}
+#review button:hover,#panel .rv button:hover{background:var(--soft)}
+#review button:focus-visible,#review input:focus-visible{outline:2px solid var(--accent);outline-offset:1px}
+.rv-keys{font-size:.78rem;color:var(--muted);margin:.35rem 0 0;line-height:1.7}
+kbd{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.78em;border:1px solid #c4c4cc;
+border-bottom-width:2px;border-radius:.25rem;padding:0 .3em;background:#f7f7f9;color:#333;margin-left:.3em}
+.rv-keys kbd{margin:0 .1em}
+#review-status{min-height:1.2em;margin:.25rem 0 0;font-size:.82rem;color:#1b5e20}
+#review-status.bad{color:var(--crit)}
+.rv{margin:.1rem 0 .6rem;padding:.45rem .55rem;border-radius:.35rem;background:#f7f8fb;border:1px solid var(--line)}
+.rv-state{margin:0 0 .4rem;font-weight:600;overflow-wrap:anywhere}
+.rv-state.rv-accept,.rv-state.rv-edit{color:#1b5e20}
+.rv-state.rv-reject{color:#4d4d57}
+.rv-state.rv-open{color:var(--muted);font-weight:500}
+.rv-state q{font-weight:500;background:#d7f0d8;border-radius:2px;padding:0 .2em}
+.rv-actions,.rv-editor{display:flex;flex-wrap:wrap;gap:.35rem}
+.rv-input{flex:1 1 100%;font:inherit;padding:.3rem .45rem;border:2px solid var(--accent);border-radius:.3rem}
+.rv-hint{flex:1 1 100%;font-size:.78rem;color:var(--muted);margin:0}
+ol.suggestions li{position:relative}
+#panel .rv-use{float:right;margin:0 0 .25rem .5rem}
+#panel .rv-use.on{background:#2e7d32;border-color:#2e7d32;color:#fff}
+ol.suggestions li.rv-chosen-sugg{background:#eaf6eb;box-shadow:0 0 0 2px #2e7d32;border-radius:.3rem;
+padding:.2rem .3rem}
+#panel .detail.rv-decided .quote{text-decoration:line-through;text-decoration-color:#8a8a94}
+#panel .detail.rv-rejected .quote{text-decoration:none}
+mark.flag.rv-fixed{background:#eceef1;color:#5f6368;text-decoration-line:line-through;text-decoration-style:solid;
+text-decoration-color:#6b6b75;text-decoration-thickness:1.5px}
+mark.flag.rv-rejected{background:transparent;text-decoration-line:underline;text-decoration-style:dotted;
+text-decoration-color:#9a9aa5;text-decoration-thickness:1px}
+mark.flag.rv-fixed.active,mark.flag.rv-rejected.active{background:#e3e9f7}
+mark.flag.rv-fixed[data-badge]::after,mark.flag.rv-rejected[data-badge]::after{display:inline-block;
+text-decoration:none;font-size:.72em;font-weight:700}
+mark.flag.rv-fixed[data-badge]::after{content:"✓";color:#2e7d32}
+mark.flag.rv-rejected[data-badge]::after{content:"✗";color:#7a7a84}
+.rv-chosen{background:#d7f0d8;color:#0d4a12;border-radius:2px;padding:.05em .2em;margin-left:.2em;
+-webkit-box-decoration-break:clone;box-decoration-break:clone}
+.rv-chosen::before{content:"→ ";color:#2e7d32;font-weight:700}
+.flag-list li[data-decision=accept] .ftext,.flag-list li[data-decision=edit] .ftext{text-decoration:line-through;
+color:var(--muted)}
+.flag-list li[data-decision=reject] .ftext{color:var(--muted)}
+.flag-list .rv-li{display:block;font-size:.85rem;margin-top:.1rem;color:#1b5e20;overflow-wrap:anywhere}
+.flag-list li[data-decision=reject] .rv-li{color:#4d4d57}
+@media (max-width:900px){
+ aside.side.open{background:#fff}
+ #review{margin:0;border-radius:.6rem .6rem 0 0;box-shadow:0 -4px 18px rgba(0,0,0,.18);padding:.45rem .8rem}
+ #review-mode,#review .rv-keys{display:none}
+ #review ~ #panel{border-radius:0;box-shadow:none}
+}
+"""
+
+_REVIEW_JS = r"""
+(function () {
+  "use strict";
+  var root = document.getElementById("review");
+  var dataEl = document.getElementById("report-data");
+  if (!root || !dataEl) { return; }
+  var data = JSON.parse(dataEl.textContent);
+  var flags = data.flags || [];
+  var sha = (data.article && data.article.sha256) || "";
+  var byId = Object.create(null);
+  flags.forEach(function (f) { byId[f.id] = f; });
+  var article = document.getElementById("article");
+  var progress = document.getElementById("review-progress");
+  var counts = document.getElementById("review-counts");
+  var fill = document.getElementById("review-fill");
+  var modeEl = document.getElementById("review-mode");
+  var statusEl = document.getElementById("review-status");
+  var whoEl = document.getElementById("review-who");
+  // The page's own file name is the report name: <name>.html next to <name>.json.
+  var file = "";
+  try { file = decodeURIComponent(location.pathname.split("/").pop() || ""); } catch (e) { file = ""; }
+  var name = file.replace(/\.html?$/i, "") || "report";
+  var KEY = "mtcheck.decisions/1:" + name + ":" + sha;
+  var api = "api/decisions/" + encodeURIComponent(name);
+  var LABEL = {accept: "Accepted", edit: "Edited", reject: "Rejected"};
+  var decisions = Object.create(null);
+  var mode = "static";
+  var current = null;
+  var editing = null;
+  var inflight = 0;
+
+  function el(tag, cls, text) {
+    var node = document.createElement(tag);
+    if (cls) { node.className = cls; }
+    if (text !== undefined && text !== null) { node.textContent = String(text); }
+    return node;
+  }
+  function each(list, fn) { Array.prototype.forEach.call(list, fn); }
+  function say(msg, bad) { statusEl.textContent = msg || ""; statusEl.classList.toggle("bad", !!bad); }
+  function marksFor(id) {
+    return article.querySelectorAll('mark.flag[data-flag~="' + CSS.escape(id) + '"]');
+  }
+  function clean(obj) {
+    var out = Object.create(null);
+    Object.keys(obj || {}).forEach(function (id) {
+      var d = obj[id];
+      if (byId[id] && d && LABEL.hasOwnProperty(d.decision)) { out[id] = d; }
+    });
+    return out;
+  }
+  // How the flagged passage reads with suggestion s applied (s may reach outside the flag).
+  function reading(f, s) {
+    if (!s) { return f.text; }
+    if (s.start >= f.start && s.end <= f.end) {
+      return f.text.slice(0, s.start - f.start) + s.replacement + f.text.slice(s.end - f.start);
+    }
+    if (typeof s.sentence === "string" && typeof s.sentence_start === "number") {
+      var a = Math.min(f.start, s.start) - s.sentence_start;
+      var b = Math.max(f.end, s.end) + s.replacement.length - (s.end - s.start) - s.sentence_start;
+      if (a >= 0 && a <= b && b <= s.sentence.length) { return s.sentence.slice(a, b); }
+    }
+    return s.replacement;
+  }
+  function shown(f, d) {
+    var t = d.decision === "accept" ? reading(f, (f.suggestions || [])[d.suggestion]).trim() : d.text;
+    return t === "" ? "(deleted)" : t;
+  }
+  function documentOf() {
+    var ordered = {};
+    flags.forEach(function (f) { if (decisions[f.id]) { ordered[f.id] = decisions[f.id]; } });
+    return {schema: "mtcheck.decisions/1", report: name + ".json", article_sha256: sha, decisions: ordered};
+  }
+
+  // --- storage: the review server, else this browser ----------------------------------------------
+  function setMode(m, text) {
+    mode = m;
+    root.setAttribute("data-mode", m);
+    modeEl.textContent = text;
+  }
+  function useBrowser() {
+    try {
+      var doc = JSON.parse(localStorage.getItem(KEY) || "null");
+      decisions = clean(doc && doc.decisions);
+    } catch (e) { decisions = Object.create(null); }
+    setMode("static", "Decisions are kept in this browser only. Export them to a file for " +
+      "`mtcheck apply --decisions FILE`.");
+    refresh();
+  }
+  function keepInBrowser() {
+    try { localStorage.setItem(KEY, JSON.stringify(documentOf())); return true; } catch (e) {
+      say("This browser will not keep the decisions (" + e.name + "): export them before leaving.", true);
+      return false;
+    }
+  }
+  function start() {
+    if (!/^https?:$/.test(location.protocol) || !window.fetch) { useBrowser(); return; }
+    setMode("connecting", "Connecting to the review server…");
+    fetch(api, {cache: "no-store", headers: {"Accept": "application/json"}}).then(function (r) {
+      return r.json().catch(function () { return {}; }).then(function (j) {
+        if (r.status === 409) { say(j.error || "The decisions file does not fit this report.", true); }
+        if (!r.ok || j.schema !== "mtcheck.decisions/1" || j.article_sha256 !== sha) { throw new Error("no server"); }
+        return j;
+      });
+    }).then(function (doc) {
+      decisions = clean(doc.decisions);
+      setMode("server", "Each decision is saved on the review server to " + name + ".decisions.json.");
+      refresh();
+    }, useBrowser);
+  }
+  function commit(id, rec) {
+    if (mode === "connecting") { say("Still connecting to the review server…", true); return; }
+    var done = rec ? LABEL[rec.decision] + " " + id : "Reopened " + id;
+    if (mode !== "server") {
+      if (rec) { decisions[id] = rec; } else { delete decisions[id]; }
+      refresh();
+      if (keepInBrowser()) { say(done + " (kept in this browser)"); }
+      return;
+    }
+    var opts = {method: rec ? "PUT" : "DELETE", cache: "no-store", headers: {"Content-Type": "application/json"}};
+    if (rec) {
+      opts.body = JSON.stringify({decision: rec.decision, suggestion: rec.suggestion, text: rec.text,
+        article_sha256: sha, who: rec.who});
+    }
+    inflight += 1;
+    root.setAttribute("data-busy", "true");
+    say("Saving " + id + "…");
+    fetch(api + "/" + encodeURIComponent(id), opts).then(function (r) {
+      return r.json().catch(function () { return {}; }).then(function (j) {
+        if (!r.ok) { throw new Error(j.error || "HTTP " + r.status); }
+        return j;
+      });
+    }).then(function (j) {
+      // This flag from the answer; the others (another tab's work) only when nothing else is on its way.
+      if (j.decision) { decisions[id] = j.decision; } else { delete decisions[id]; }
+      if (inflight === 1) { decisions = clean(j.decisions); }
+      refresh();
+      say(done + " — saved");
+    }).catch(function (err) {
+      say("Not saved: " + err.message, true);
+    }).then(function () {
+      inflight -= 1;
+      if (!inflight) { root.removeAttribute("data-busy"); }
+    });
+  }
+  function decide(id, kind, n, text) {
+    var f = byId[id];
+    if (!f) { return; }
+    var rec = {decision: kind, suggestion: null, text: null, start: f.start, end: f.end,
+      who: (whoEl && whoEl.value.trim()) || null, when: new Date().toISOString().replace(/\.\d+Z$/, "Z")};
+    if (kind === "accept") {
+      var s = (f.suggestions || [])[n];
+      if (!s) { say("Flag " + id + " has no suggestion " + (n + 1) + ".", true); return; }
+      rec.suggestion = n; rec.text = s.replacement; rec.start = s.start; rec.end = s.end;
+    } else if (kind === "edit") {
+      rec.text = text;
+    }
+    commit(id, rec);
+  }
+
+  // --- drawing --------------------------------------------------------------------------------------
+  function button(label, key, cls, fn) {
+    var b = el("button", cls, label);
+    b.type = "button";
+    if (key) { b.appendChild(el("kbd", null, key)); b.setAttribute("aria-keyshortcuts", key); }
+    b.addEventListener("click", fn);
+    return b;
+  }
+  function refresh() {
+    each(article.querySelectorAll(".rv-chosen"), function (n) { n.remove(); });
+    each(article.querySelectorAll("mark.flag"), function (m) {
+      var ds = (m.getAttribute("data-flag") || "").split(/\s+/).filter(Boolean).map(function (id) {
+        return decisions[id];
+      });
+      var all = ds.length > 0 && ds.every(Boolean);
+      var fixed = all && ds.some(function (d) { return d.decision !== "reject"; });
+      m.classList.toggle("rv-fixed", fixed);
+      m.classList.toggle("rv-rejected", all && !fixed);
+    });
+    var c = {accept: 0, edit: 0, reject: 0};
+    var n = 0;
+    flags.forEach(function (f) {
+      var d = decisions[f.id];
+      var li = document.getElementById("item-" + f.id);
+      if (li) {
+        var old = li.querySelector(".rv-li");
+        if (old) { old.remove(); }
+        li.setAttribute("data-decision", d ? d.decision : "open");
+        if (d) {
+          li.appendChild(el("span", "rv-li", d.decision === "reject" ? "✗ rejected (false alarm)"
+            : (d.decision === "accept" ? "✓ accepted: " : "✎ edited: ") + "“" + shown(f, d) + "”"));
+        }
+      }
+      if (!d) { return; }
+      n += 1;
+      c[d.decision] += 1;
+      var ms = marksFor(f.id);
+      if (d.decision !== "reject" && ms.length) {
+        var span = el("span", "rv-chosen", shown(f, d));
+        span.setAttribute("data-for", f.id);
+        span.title = LABEL[d.decision] + " reading of flag " + f.id;
+        ms[ms.length - 1].after(span);
+      }
+    });
+    progress.textContent = n + " / " + flags.length + " decided";
+    counts.textContent = c.accept + " accepted · " + c.edit + " edited · " + c.reject + " rejected";
+    fill.style.width = (flags.length ? 100 * n / flags.length : 0) + "%";
+    decorate();
+  }
+  function decorate() {
+    each(document.querySelectorAll("#panel-body .detail[data-flag-id]"), function (box) {
+      var id = box.getAttribute("data-flag-id");
+      var f = byId[id];
+      if (!f) { return; }
+      var d = decisions[id];
+      box.classList.toggle("rv-decided", !!d);
+      box.classList.toggle("rv-rejected", !!d && d.decision === "reject");
+      var old = box.querySelector(".rv");
+      if (old) { old.remove(); }
+      var bar = el("div", "rv");
+      var state = el("p", "rv-state rv-" + (d ? d.decision : "open"));
+      if (!d) {
+        state.textContent = "Open: not decided yet";
+      } else if (d.decision === "reject") {
+        state.textContent = "✗ Rejected: a false alarm, the text stays";
+      } else {
+        state.textContent = (d.decision === "accept" ? "✓ Accepted suggestion " + (d.suggestion + 1)
+          : "✎ Edited") + ": ";
+        state.appendChild(el("q", null, shown(f, d)));
+      }
+      bar.appendChild(state);
+      if (editing === id) {
+        var form = el("div", "rv-editor");
+        var input = el("input", "rv-input");
+        input.type = "text";
+        input.setAttribute("aria-label", "Your reading of the flagged text");
+        input.value = d && d.decision === "edit" ? d.text : f.text;
+        var save = function () { editing = null; decide(id, "edit", null, input.value); };
+        var cancel = function () { editing = null; decorate(); refocus(id); };
+        input.addEventListener("keydown", function (ev) {
+          if (ev.key === "Enter") { ev.preventDefault(); save(); refocus(id); }
+          if (ev.key === "Escape") { ev.preventDefault(); ev.stopPropagation(); cancel(); }
+        });
+        form.appendChild(input);
+        form.appendChild(button("Save", "Enter", "rv-save", function () { save(); refocus(id); }));
+        form.appendChild(button("Cancel", "Esc", "rv-cancel", cancel));
+        form.appendChild(el("p", "rv-hint", "Replaces the whole flagged passage."));
+        bar.appendChild(form);
+      } else {
+        var acts = el("div", "rv-actions");
+        acts.appendChild(button("Reject", "x", "rv-reject", function () { decide(id, "reject"); }));
+        acts.appendChild(button("Edit…", "e", "rv-edit", function () { startEdit(id); }));
+        if (d) { acts.appendChild(button("Reopen", "u", "rv-undo", function () { commit(id, null); })); }
+        bar.appendChild(acts);
+      }
+      box.querySelector("h3").after(bar);
+      each(box.querySelectorAll("ol.suggestions > li"), function (li, i) {
+        var prev = li.querySelector(".rv-use");
+        if (prev) { prev.remove(); }
+        var chosen = !!d && d.decision === "accept" && d.suggestion === i;
+        li.classList.toggle("rv-chosen-sugg", chosen);
+        var use = button(chosen ? "✓ Chosen" : "Use " + (i + 1), i < 5 ? String(i + 1) : null,
+          "rv-use" + (chosen ? " on" : ""), function () { decide(id, "accept", i); });
+        li.insertBefore(use, li.firstChild);
+      });
+    });
+  }
+  function refocus(id) {
+    var m = marksFor(id)[0];
+    if (m) { m.focus({preventScroll: true}); }
+  }
+  function startEdit(id) {
+    editing = id;
+    decorate();
+    var input = document.querySelector("#panel-body .rv-input");
+    if (input) { input.focus(); input.select(); }
+  }
+
+  // --- events -----------------------------------------------------------------------------------------
+  document.addEventListener("mtcheck:open", function (ev) {
+    current = ev.detail.ids[0];
+    if (editing !== current) { editing = null; }
+    decorate();
+  });
+  document.addEventListener("mtcheck:close", function () { current = null; editing = null; });
+  document.addEventListener("keydown", function (ev) {
+    if (ev.defaultPrevented || ev.ctrlKey || ev.metaKey || ev.altKey || ev.isComposing) { return; }
+    var t = ev.target;
+    if (t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName))) { return; }
+    var k = ev.key;
+    if (k === "j" || k === "k") {
+      ev.preventDefault();
+      document.getElementById(k === "j" ? "panel-next" : "panel-prev").click();
+      return;
+    }
+    if (!current || !byId[current]) { return; }
+    if (/^[1-5]$/.test(k)) { ev.preventDefault(); decide(current, "accept", Number(k) - 1); }
+    else if (k === "x") { ev.preventDefault(); decide(current, "reject"); }
+    else if (k === "e") { ev.preventDefault(); startEdit(current); }
+    else if (k === "u") { ev.preventDefault(); if (decisions[current]) { commit(current, null); } }
+  });
+  document.getElementById("review-export").addEventListener("click", function () {
+    var doc = documentOf();
+    var blob = new Blob([JSON.stringify(doc, null, 1) + "\n"], {type: "application/json"});
+    var a = el("a");
+    a.href = URL.createObjectURL(blob);
+    a.download = name + ".decisions.json";
+    a.hidden = true;
+    document.body.appendChild(a);
+    a.click();
+    setTimeout(function () { URL.revokeObjectURL(a.href); a.remove(); }, 1000);
+    say("Exported " + Object.keys(doc.decisions).length + " decisions as " + a.download);
+  });
+  if (whoEl) {
+    try { whoEl.value = localStorage.getItem("mtcheck.reviewer") || ""; } catch (e) { /* no storage */ }
+    whoEl.addEventListener("change", function () {
+      try { localStorage.setItem("mtcheck.reviewer", whoEl.value.trim()); } catch (e) { /* no storage */ }
+    });
+  }
+  start();
+})();
+"""
+
+
+def _review_box(total: int) -> str:
+    if not total:
+        return ""
+    return (
+        '<section id="review" aria-label="Review" data-mode="static">'
+        f'<div class="rv-top"><strong id="review-progress">0 / {total} decided</strong>'
+        '<span id="review-counts" class="muted"></span></div>'
+        '<div class="rv-meter" aria-hidden="true"><span id="review-fill"></span></div>'
+        '<p id="review-mode" class="muted">Decisions are kept in this browser only.</p>'
+        '<div class="rv-tools"><label>Reviewer <input id="review-who" type="text" autocomplete="name" '
+        'placeholder="optional" maxlength="200"></label>'
+        '<button type="button" id="review-export">Export decisions</button></div>'
+        '<p class="rv-keys"><kbd>j</kbd>/<kbd>k</kbd> next/previous · <kbd>1</kbd>–<kbd>5</kbd> use suggestion · '
+        "<kbd>x</kbd> reject · <kbd>e</kbd> edit · <kbd>u</kbd> reopen</p>"
+        '<p id="review-status" role="status" aria-live="polite"></p>'
+        "</section>"
+    )
 
 
 def _cut_points(lo: int, hi: int, ranges: Iterable[tuple[int, int]]) -> list[int]:
@@ -734,9 +1150,11 @@ def render_article(report: dict) -> str:
         f'<p class="calibration">{_e(report.get("calibration") or "")}</p>'
         "</header>"
     )
+    flags_in_text = _clean_ranges(report.get("flags") or [], len(text))
     panel = (
         '<aside class="side" id="side" aria-label="Flag details">'
-        '<section id="panel" aria-live="polite">'
+        + _review_box(len(flags_in_text))
+        + '<section id="panel" aria-live="polite">'
         '<div class="panel-head"><h2 id="panel-title">Flag details</h2><div class="panel-nav">'
         '<button type="button" id="panel-prev" aria-label="Previous flag">‹ Prev</button>'
         '<button type="button" id="panel-next" aria-label="Next flag">Next ›</button>'
@@ -770,9 +1188,12 @@ def render_article(report: dict) -> str:
         }
         for s, e, f in sorted(_clean_ranges(report.get("flags") or [], len(text)), key=lambda r: (r[0], r[1]))
     ]
-    data_script = f'<script type="application/json" id="report-data">{_json_for_script({"flags": flag_data})}</script>'
+    page_data: dict = {"flags": flag_data}
+    if flag_data:  # the review UI ties decisions to this exact article text
+        page_data["article"] = {"sha256": article.get("sha256")}
+    data_script = f'<script type="application/json" id="report-data">{_json_for_script(page_data)}</script>'
     body = f'<div class="wrap">{header}{main}</div>\n{data_script}'
-    return _page(f"{title} — mtcheck report", body, _ARTICLE_CSS, _ARTICLE_JS)
+    return _page(f"{title} — mtcheck report", body, _ARTICLE_CSS + _REVIEW_CSS, _ARTICLE_JS + _REVIEW_JS)
 
 
 # --- index page ---------------------------------------------------------------------------------
