@@ -32,4 +32,5 @@ class MLP:
 
     def proba(self, x: np.ndarray) -> np.ndarray:
         a, b = self.platt
-        return 1.0 / (1.0 + np.exp(-(a * self.logits(x) + b)))
+        z = np.clip(a * self.logits(x) + b, -40.0, 40.0)
+        return 1.0 / (1.0 + np.exp(-z))
