@@ -468,3 +468,13 @@ def line_article(text: str, index: int, source: str) -> Article:
         segments=segments,
         paragraphs=paragraphs,
     )
+
+
+def feed_item_article(item: Any, where: str, default_id: str) -> Article | InputError:
+    """One parsed JSON feed item (a JSONL line) as an Article, or an InputError saying why not.
+
+    The public face of the feed parser for callers that read feeds themselves, line by line
+    (`mtcheck gate` streams standard input); the fields are those of .json/.jsonl files.
+    """
+    _, sep, line = where.rpartition("#")
+    return _feed_article(item, where, default_id, "jsonl", what=f"line {line}" if sep else "item")

@@ -81,7 +81,7 @@ class Corrector:
         rewrites: dict[int, str | None] = {}
         if self.settings.rewrite:
             wanted = [i for i, f in enumerate(flags) if f.severity in ("major", "critical")]
-            windows = [_window(article, flags[i].start, flags[i].end) for i in wanted]
+            windows = [_window(article, flags[i].start, _edit_end(article, flags[i])) for i in wanted]
             texts = [article.text[lo:hi] for lo, hi, _ctx in windows]
             rewrites = dict(zip(wanted, self.rewriter.rewrite_many(texts), strict=True))
         for i, flag in enumerate(flags):
@@ -89,7 +89,7 @@ class Corrector:
 
     # -- one flag -------------------------------------------------------------------------------------
     def _for_flag(self, article: Article, flag: Flag, rewritten: str | None) -> tuple[list[dict], list[dict]]:
-        lo, hi, context = _window(article, flag.start, flag.end)
+        lo, hi, context = _window(article, flag.start, _edit_end(article, flag))
         if hi <= lo:
             return [], []
         candidates = self._candidates(article, flag, lo, hi)
@@ -204,7 +204,7 @@ class Corrector:
 
     def _small_edits(self, article: Article, flag: Flag) -> list[Candidate]:
         text = article.text
-        tokens = list(_TOKEN.finditer(text, flag.start, flag.end))
+        tokens = list(_TOKEN.finditer(text, flag.start, _edit_end(article, flag)))
         out: list[Candidate] = []
         for i, m in enumerate(tokens):
             word = m.group()
@@ -226,6 +226,21 @@ class Corrector:
                         )
                     )
         return out
+
+
+def _edit_end(article: Article, flag: Flag) -> int:
+    """Where edits may reach: a flag that ends its sentence may continue into the next sentence of the
+    paragraph by one word, since a false full stop ("NATO He will. They no longer") is repaired there."""
+    for seg in article.segments:
+        if seg.scored and seg.start < flag.end <= seg.end:
+            if flag.end < seg.end - 1:
+                return flag.end
+            following = [s for s in article.segments if s.start >= seg.end and s.scored]
+            if following and following[0].paragraph == seg.paragraph:
+                m = _TOKEN.search(article.text, following[0].start, following[0].end)
+                return m.end() if m else flag.end
+            return flag.end
+    return flag.end
 
 
 def _window(article: Article, start: int, end: int) -> tuple[int, int, str]:
