@@ -33,6 +33,7 @@ def main() -> None:
 def _register() -> None:
     from . import apply as apply_cmd
     from . import check, eval, models, review, score
+    from . import gate as gate_cmd
 
     main.add_command(models.models)
     main.add_command(score.score)
@@ -41,6 +42,8 @@ def _register() -> None:
     main.add_command(review.review)
     main.add_command(review.export_feedback_command)
     main.add_command(apply_cmd.apply)
+    main.add_command(gate_cmd.gate)
+    main.add_command(gate_cmd.find_threshold)
 
 
 _register()
