@@ -27,6 +27,7 @@ browser:
 
 test: setup browser
 	$(BIN)/mtcheck models install smollm2-135m
+	$(BIN)/mtcheck models install minilm-l6
 	$(BIN)/pytest -q
 
 lint: setup

@@ -22,8 +22,12 @@ from mtcheck.reading import read_file  # noqa: E402
 
 @click.command()
 @click.option("--rewrite/--no-rewrite", default=True, show_default=True)
-@click.option("--article", type=click.Path(exists=True, path_type=Path),
-              default=ROOT / "seeds" / "000_00e2884444c43ef8.txt", show_default=True)
+@click.option(
+    "--article",
+    type=click.Path(exists=True, path_type=Path),
+    default=ROOT / "seeds" / "000_00e2884444c43ef8.txt",
+    show_default=True,
+)
 def main(rewrite: bool, article: Path) -> None:
     checker = Checker()
     assert checker.corrector is not None
@@ -41,9 +45,11 @@ def main(rewrite: bool, article: Path) -> None:
     print(f"article      {article.name}: {len(art.text.split())} words, {len(flags)} flags")
     print(f"scoring      {t1 - t0:.1f} s")
     print(f"detection    {t2 - t1:.1f} s")
-    print(f"corrections  {t3 - t2:.1f} s  (rewrite {'on' if rewrite else 'off'}; "
-          f"{sum(len(f.suggestions) for f in flags)} suggestions, "
-          f"{sum(len(f.rejected) for f in flags)} rejected by guards)")
+    print(
+        f"corrections  {t3 - t2:.1f} s  (rewrite {'on' if rewrite else 'off'}; "
+        f"{sum(len(f.suggestions) for f in flags)} suggestions, "
+        f"{sum(len(f.rejected) for f in flags)} rejected by guards)"
+    )
 
 
 if __name__ == "__main__":

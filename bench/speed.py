@@ -1,6 +1,6 @@
 """Speed of the default model on this machine: load time, tokens scored per second, check time, memory.
 
-    .venv/bin/python bench/speed.py [--model NAME] [--device cpu]
+.venv/bin/python bench/speed.py [--model NAME] [--device cpu]
 """
 
 from __future__ import annotations

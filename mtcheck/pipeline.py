@@ -25,9 +25,15 @@ def iter_articles(paths: Sequence[str | Path]) -> Iterator[Article | InputError]
 
 
 class Checker:
-    def __init__(self, model: str | None = None, device: str | None = None, corrections: bool = True):
+    def __init__(
+        self,
+        model: str | None = None,
+        device: str | None = None,
+        corrections: bool = True,
+        source_lang: str | None = None,
+    ):
         self.lm = LanguageModel(model, device=device)
-        self.detector = Detector(self.lm)
+        self.detector = Detector(self.lm, source_lang=source_lang)
         self.fluency = FluencyScorer(self.lm.name)
         self.corrector = Corrector(self.lm) if corrections else None
 

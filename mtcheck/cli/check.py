@@ -13,7 +13,7 @@ from ..errors import InputError, MtcheckError
 from ..pipeline import Checker, iter_articles
 from ..reading import decode_bytes, line_article
 from ..reporting.report import ReportWriter
-from .options import device_option, model_option, quiet_option
+from .options import device_option, model_option, quiet_option, source_lang_option
 
 
 @click.command()
@@ -40,6 +40,7 @@ from .options import device_option, model_option, quiet_option
     show_default=True,
     help="Output format of --lines mode.",
 )
+@source_lang_option
 @model_option
 @device_option
 @quiet_option
@@ -48,6 +49,7 @@ def check(
     out: str,
     lines_file: Path | None,
     fmt: str,
+    source_lang: str | None,
     model: str | None,
     device: str,
     quiet: bool,
@@ -61,7 +63,7 @@ def check(
     if lines_file is not None:
         if paths:
             raise click.UsageError("give either PATHS or --lines FILE, not both")
-        _check_lines(lines_file, out if out != "reports" else "-", model, device, quiet)
+        _check_lines(lines_file, out if out != "reports" else "-", model, device, quiet, source_lang)
         return
     if not paths:
         raise click.UsageError("give at least one file or folder to check (e.g. mtcheck check seeds/)")
@@ -69,7 +71,9 @@ def check(
     failed = 0
     items = list(iter_articles(paths))
     # Read everything first: a run with nothing to check fails fast, without loading the model.
-    checker = Checker(model, device) if any(not isinstance(i, InputError) for i in items) else None
+    checker = (
+        Checker(model, device, source_lang=source_lang) if any(not isinstance(i, InputError) for i in items) else None
+    )
     bar = tqdm(items, desc="checking", unit="article", disable=quiet or len(items) < 2, file=sys.stderr)
     for item in bar:
         if isinstance(item, InputError):
@@ -105,7 +109,9 @@ def _line(summary: dict) -> str:
     )
 
 
-def _check_lines(lines_file: Path, out: str, model: str | None, device: str, quiet: bool) -> None:
+def _check_lines(
+    lines_file: Path, out: str, model: str | None, device: str, quiet: bool, source_lang: str | None
+) -> None:
     try:
         data = lines_file.read_bytes()
     except OSError as exc:
@@ -114,7 +120,7 @@ def _check_lines(lines_file: Path, out: str, model: str | None, device: str, qui
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
-    checker = Checker(model, device)
+    checker = Checker(model, device, source_lang=source_lang)
     articles = [line_article(line, i, str(lines_file)) for i, line in enumerate(lines)]
     results = []
     step = 64

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 from tqdm import tqdm
 
+from ..detecting.tagger import source_of
 from ..evaldata import load
 from ..evaluating import evaluate
 from ..pipeline import Checker
@@ -23,19 +24,34 @@ from .options import device_option, model_option, quiet_option
     show_default=True,
     help="Also propose corrections and measure chrF/TER of the corrected MT against the post-edits.",
 )
+@click.option(
+    "--source-lang",
+    default="auto",
+    show_default=True,
+    metavar="CODE|auto|none",
+    help="Source language for the detector's calibration: auto reads it from the file name (mlqe-pe.ro-en...), "
+    "none uses the pooled calibration.",
+)
 @model_option
 @device_option
 @quiet_option
 def eval_command(
-    files: tuple[Path, ...], limit: int | None, corrections: bool, model: str | None, device: str, quiet: bool
+    files: tuple[Path, ...],
+    limit: int | None,
+    corrections: bool,
+    source_lang: str,
+    model: str | None,
+    device: str,
+    quiet: bool,
 ) -> None:
     """Run the detector over each JSONL file (mt_tok, mt_word_tags[, hter, pe_tok]) the way
     `check --lines` does, and print word MCC, F1-BAD/OK, sentence Pearson/Spearman with HTER, the share of
     sentences flagged and the speed. Flagged character spans are mapped onto the mt_tok tokens."""
     checker = Checker(model, device, corrections=corrections)
     click.echo(f"model {checker.lm.name} sha256 {checker.lm.sha256}")
-    click.echo(f"settings {checker.settings()['signature']}")
     for path in files:
+        checker.detector.use_source({"auto": source_of(path.name), "none": None}.get(source_lang, source_lang))
+        click.echo(f"settings {checker.settings()['signature']}")
         total = len(load(path, limit))
         with tqdm(total=total, desc=path.name, unit="sent", disable=quiet, file=sys.stderr) as bar:
             result, _records = evaluate(checker, path, limit, progress=bar.update)

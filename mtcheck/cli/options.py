@@ -14,3 +14,10 @@ model_option = click.option(
 )
 device_option = click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
 quiet_option = click.option("--quiet", "-q", is_flag=True, help="No progress bar or messages on stderr.")
+source_lang_option = click.option(
+    "--source-lang",
+    default=None,
+    metavar="CODE",
+    help="Language the text was translated from (ro, et, ru, zh), when known: the detector then uses the "
+    "calibration and threshold chosen for it on dev. Default: the pooled ones.",
+)

@@ -45,6 +45,8 @@ class Settings:
     max_edits_per_flag: int = 60  # single and paired small edits, the cheapest first
     rewrite: bool = True  # ask the instruction-tuned model for one rewrite per major/critical flag
     min_gain: float = 0.5  # nats: a suggestion must make the sentence more probable
+    # Per source, the gain a suggestion needs (default min_gain). See bench/correction_gains.py.
+    min_gain_by_source: dict[str, float] = field(default_factory=dict)
     similarity: bool = True  # embedding guard (loads minilm-l6)
     extras: dict = field(default_factory=dict)
 
@@ -59,9 +61,10 @@ class Corrector:
 
     def signature(self) -> str:
         s = self.settings
+        by_source = "".join(f",{k}:{v}" for k, v in sorted(s.min_gain_by_source.items()))
         return (
             f"corrector:edits{s.max_edits_per_flag}|rewrite:{'yes' if s.rewrite else 'no'}|"
-            f"min_gain:{s.min_gain}|similarity:{guards.MIN_SIMILARITY if s.similarity else 'off'}"
+            f"min_gain:{s.min_gain}{by_source}|similarity:{guards.MIN_SIMILARITY if s.similarity else 'off'}"
         )
 
     @property
@@ -115,7 +118,8 @@ class Corrector:
             removed = article.text[c.start : c.end]
             c.gain = score - base - (self._unigram(removed) - self._unigram(c.replacement))
         candidates.sort(key=lambda c: -c.gain)
-        candidates = [c for c in candidates if c.gain >= self.settings.min_gain]
+        need = self.settings.min_gain_by_source
+        candidates = [c for c in candidates if c.gain >= need.get(c.source, self.settings.min_gain)]
         accepted, rejected = [], []
         pool = candidates[: self.settings.max_suggestions * 3]
         sims = (

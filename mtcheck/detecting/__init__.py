@@ -15,12 +15,13 @@ import json
 from dataclasses import dataclass, field
 
 from ..document import Article
+from ..errors import MtcheckError
 from ..scoring import LanguageModel, TokenScore
 from ..unigram import UnigramTable
 from .features import word_features, word_spans
-from .learned import DETECTOR_DIR, MLP
 from .lmsignals import LMSignals, Settings
 from .rules import FUNCTION_WORDS, Hit, run_rules
+from .tagger import DETECTOR_DIR, Tagger, calibrate
 
 SEVERITIES = ("minor", "major", "critical")
 # Reasons that describe a whole sentence; merging them with local hits would make flags sentence-long.
@@ -66,22 +67,43 @@ class Detection:
 
 
 class Detector:
-    name = "rules+edit-gain+mlp/1"
+    name = "rules+edit-gain+tagger/2"
 
-    def __init__(self, lm: LanguageModel | None, settings: Settings | None = None):
+    def __init__(self, lm: LanguageModel | None, settings: Settings | None = None, source_lang: str | None = None):
         self.settings = settings or Settings()
         self.lm = lm
         self.unigram = UnigramTable.load(lm.name) if lm else None
         self.signals = LMSignals(lm, self.unigram, self.settings) if lm else None
-        self.learned: MLP | None = None
+        self.learned: Tagger | None = None
         self.learned_meta: dict = {}
         path = DETECTOR_DIR / f"{lm.name}.json" if lm else None
-        if path is not None and path.exists():
+        if lm is not None and path is not None and path.exists():
             params = json.loads(path.read_text())
-            self.learned = MLP(params)
-            keys = ("threshold", "article_threshold", "seed", "per_file", "train_words", "command")
-            self.learned_meta = {k: params[k] for k in keys if k in params}
-            self.learned_meta["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+            weights = DETECTOR_DIR / params["weights"]
+            digest = hashlib.sha256(weights.read_bytes()).hexdigest() if weights.exists() else "missing"
+            if digest != params["weights_sha256"]:
+                raise MtcheckError(f"{weights}: detector weights do not match the sha256 recorded in {path.name}")
+            self.learned = Tagger(params, weights, device=lm.device)
+            self._params = params
+            self.learned_meta = {"sha256": hashlib.sha256(path.read_bytes()).hexdigest(), "command": params["command"]}
+            self.use_source(source_lang)
+
+    def use_source(self, source_lang: str | None) -> None:
+        """A known source language has its own calibration and line threshold, chosen on its dev split; text of
+        unknown origin uses the pooled ones. Articles always use the stricter pooled article threshold."""
+        if self.learned is None:
+            return
+        params = self._params
+        own = params.get("by_source", {}).get(source_lang or "")
+        self.learned_meta.update(
+            {
+                "platt": own["platt"] if own else params["platt"],
+                "threshold": own["threshold"] if own else params["threshold"],
+                "article_platt": params["platt"],
+                "article_threshold": params["article_threshold"],
+                "source_lang": source_lang if own else None,
+            }
+        )
 
     def signature(self) -> str:
         s = self.settings
@@ -90,8 +112,9 @@ class Detector:
             f"detector:{self.name}|slor:{s.candidate_slor}|excess:{s.candidate_excess}|"
             f"cands:{s.max_candidates}|subs:{s.substitutes}|gain:{s.min_gain}/{s.gain_midpoint}/{s.gain_scale}|"
             f"spike:{s.spike_slor}|"
-            f"unigram:{unigram}|mlp:{self.learned_meta.get('sha256', 'none')[:12]}"
-            f"@{self.learned_meta.get('threshold', '-')}"
+            f"unigram:{unigram}|tagger:{self.learned_meta.get('sha256', 'none')[:12]}"
+            f"@{self.learned_meta.get('threshold', '-')}/{self.learned_meta.get('article_threshold', '-')}"
+            f"|source:{self.learned_meta.get('source_lang') or 'any'}"
         )
 
     def detect(self, article: Article, tokens: list[TokenScore]) -> Detection:
@@ -113,20 +136,21 @@ class Detector:
         in the training data and surprise the model for no fault of the translation."""
         assert self.learned is not None
         lines = article.source_format == "lines"
-        threshold = self.learned_meta["threshold" if lines else "article_threshold"]
+        meta = self.learned_meta
+        threshold = meta["threshold" if lines else "article_threshold"]
+        platt = meta["platt" if lines else "article_platt"]
         hits: list[Hit] = []
-        segment_bad: list[float | None] = []
-        for seg in article.segments:
-            if not seg.scored:
-                segment_bad.append(None)
-                continue
-            spans = word_spans(article.text, seg.start, seg.end)
+        segment_bad: list[float | None] = [None] * len(article.segments)
+        todo = []  # (segment index, word spans, features)
+        for n, seg in enumerate(article.segments):
+            spans = word_spans(article.text, seg.start, seg.end) if seg.scored else []
             mine = [t for t in tokens if t.end > seg.start and t.start < seg.end]
-            if not spans or not mine:
-                segment_bad.append(None)
-                continue
-            probs = self.learned.proba(word_features(article.text, spans, mine, self.unigram, rule_hits))
-            segment_bad.append(round(float(probs.mean()), 4))
+            if spans and mine:
+                todo.append((n, spans, word_features(article.text, spans, mine, self.unigram, rule_hits)))
+        logits = self.learned.predict([(article.text, spans, feats) for _n, spans, feats in todo])
+        for (n, spans, _f), z in zip(todo, logits, strict=True):
+            probs = calibrate(z, platt)
+            segment_bad[n] = round(float(probs.mean()), 4)
             run: list[int] = []
             for i in range(len(spans) + 1):
                 if i < len(spans) and probs[i] >= threshold:
@@ -144,7 +168,7 @@ class Detector:
                             end,
                             "learned",
                             f"The learned detector rates “{words}” {p:.0%} likely to be mistranslated "
-                            "(from surprisal, entropy and rank of these words and their neighbours).",
+                            "(it reads the whole sentence, and the language model's surprise at these words).",
                             p,
                             1.0,
                             {"p": round(p, 3)},

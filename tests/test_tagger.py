@@ -1,0 +1,98 @@
+"""The learned tagger: word alignment, source-language calibration, the weights' integrity, and that the shipped
+weights separate BAD from OK words on real annotated MT."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mtcheck.detecting.tagger import DETECTOR_DIR, calibrate, encode_words, source_of
+from mtcheck.errors import MtcheckError
+
+EVAL = Path(__file__).resolve().parents[2] / "shared" / "eval"
+
+
+def test_source_language_is_read_from_data_set_names():
+    assert source_of("mlqe-pe.ro-en.dev.jsonl") == "ro"
+    assert source_of("/data/wmt22qe.zh-en.dev2022.jsonl") == "zh"
+    assert source_of("mlqe-pe.et-en") == "et"
+    assert source_of("feed.jsonl") is None
+    assert source_of("open-ended.txt") is None
+
+
+def test_calibration_is_monotone_and_bounded():
+    p = calibrate(np.array([-100.0, -1.0, 0.0, 1.0, 100.0]), [1.2, -0.5])
+    assert np.all(np.diff(p) > 0) and p[0] >= 0.0 and p[-1] <= 1.0
+
+
+@pytest.mark.model
+def test_each_word_is_read_at_its_first_word_piece():
+    from transformers import AutoTokenizer
+
+    from mtcheck.modelstore import resolve
+
+    tokenizer = AutoTokenizer.from_pretrained(resolve("minilm-l6").path)
+    text = "NATO He will, unbelievably, accept 100,000 members."
+    spans = [(m.start(), m.end()) for m in __import__("re").finditer(r"\w+|[^\w\s]", text)]
+    enc = encode_words(tokenizer, text, spans)
+    pieces = tokenizer.convert_ids_to_tokens(enc.input_ids)
+    assert len(enc.word_index) == len(spans)
+    for (a, b), k in zip(spans, enc.word_index, strict=True):
+        word = text[a:b].lower()
+        assert k > 0 and word.startswith(pieces[k].lstrip("#")), (word, pieces[k])
+    assert enc.word_index == sorted(enc.word_index)  # left to right, one piece per word
+
+
+@pytest.mark.model
+def test_weights_that_do_not_match_their_recorded_hash_are_refused(lm, tmp_path, monkeypatch):
+    import mtcheck.detecting as detecting
+
+    params = json.loads((DETECTOR_DIR / f"{lm.name}.json").read_text())
+    (tmp_path / f"{lm.name}.json").write_text(json.dumps(params))
+    shutil.copy(DETECTOR_DIR / params["weights"], tmp_path / params["weights"])
+    with open(tmp_path / params["weights"], "r+b") as f:
+        f.seek(-4, 2)
+        f.write(b"\x00\x01\x02\x03")
+    monkeypatch.setattr(detecting, "DETECTOR_DIR", tmp_path)
+    with pytest.raises(MtcheckError, match="do not match the sha256"):
+        detecting.Detector(lm)
+
+
+@pytest.mark.model
+def test_a_known_source_language_uses_its_own_calibration(lm):
+    from mtcheck.detecting import Detector
+
+    params = json.loads((DETECTOR_DIR / f"{lm.name}.json").read_text())
+    detector = Detector(lm, source_lang="zh")
+    assert detector.learned_meta["threshold"] == params["by_source"]["zh"]["threshold"]
+    assert detector.learned_meta["platt"] == params["by_source"]["zh"]["platt"]
+    detector.use_source("xx")  # no dev data for it: the pooled calibration
+    assert detector.learned_meta["threshold"] == params["threshold"]
+    assert detector.learned_meta["source_lang"] is None
+    assert "source:any" in detector.signature()
+
+
+@pytest.mark.model
+@pytest.mark.skipif(not (EVAL / "mlqe-pe.ro-en.dev.jsonl").exists(), reason="../shared/eval is not here")
+def test_shipped_tagger_rates_bad_words_above_ok_words_on_dev(lm):
+    """On 80 real ro-en dev sentences, words the post-editors changed get a clearly higher P(BAD)."""
+    from mtcheck.detecting import Detector
+    from mtcheck.detecting.features import word_features
+    from mtcheck.evaldata import load
+
+    detector = Detector(lm, source_lang="ro")
+    items = load(EVAL / "mlqe-pe.ro-en.dev.jsonl", 80)
+    scores = lm.score_many([it.text for it in items])
+    rows = [
+        (it.text, it.spans, word_features(it.text, it.spans, s, detector.unigram))
+        for it, s in zip(items, scores, strict=True)
+    ]
+    probs = np.concatenate([calibrate(z, detector.learned_meta["platt"]) for z in detector.learned.predict(rows)])
+    tags = np.concatenate([np.asarray(it.tags, bool) for it in items])
+    assert probs[tags].mean() > probs[~tags].mean() + 0.15
+    # calibrated: the mean predicted P(BAD) is near the true BAD rate
+    assert abs(probs.mean() - tags.mean()) < 0.08
