@@ -117,7 +117,7 @@ def test_check_command_writes_reports_and_index(tmp_path):
 def _top_suggestion(report: dict, passage: str) -> dict:
     flags = [f for f in _overlapping(report, passage) if f["suggestions"]]
     assert flags, f"no suggestion for {passage!r}"
-    return max(flags, key=lambda f: f["confidence"])["suggestions"][0]
+    return max(flags, key=lambda f: f["evidence"])["suggestions"][0]
 
 
 def test_top_suggestions_repair_the_seed_garbles(seed_reports):

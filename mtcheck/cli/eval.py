@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -32,6 +33,12 @@ from .options import device_option, model_option, quiet_option
     help="Source language for the detector's calibration: auto reads it from the file name (mlqe-pe.ro-en...), "
     "none uses the pooled calibration.",
 )
+@click.option(
+    "--records",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder for one JSONL per file: every sentence's predicted and gold tags, fluency and flags.",
+)
 @model_option
 @device_option
 @quiet_option
@@ -40,6 +47,7 @@ def eval_command(
     limit: int | None,
     corrections: bool,
     source_lang: str,
+    records: Path | None,
     model: str | None,
     device: str,
     quiet: bool,
@@ -54,6 +62,10 @@ def eval_command(
         click.echo(f"settings {checker.settings()['signature']}")
         total = len(load(path, limit))
         with tqdm(total=total, desc=path.name, unit="sent", disable=quiet, file=sys.stderr) as bar:
-            result, _records = evaluate(checker, path, limit, progress=bar.update)
+            result, rows = evaluate(checker, path, limit, progress=bar.update)
+        if records is not None:
+            records.mkdir(parents=True, exist_ok=True)
+            out = records / f"{path.stem}.records.jsonl"
+            out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
         click.echo(f"\n{path.name}")
         click.echo(result.table())

@@ -1,11 +1,12 @@
 """Detection: rules and language-model evidence combined into flagged spans.
 
-Severity is measurable: it follows from how much independent evidence a span has (the weights of its
-distinct reasons) and the combined confidence:
-- critical: confidence >= 0.9 and at least two strong independent signals (weight >= 3);
-- major: confidence >= 0.6;
+Evidence combines the reasons' own confidences as if independent: 1 - prod(1 - c). Severity follows from it
+and from how many independent signals a span has (the weights of its distinct reasons):
+- critical: evidence >= 0.9 and at least two strong independent signals (weight >= 3);
+- major: evidence >= 0.6;
 - minor: the rest (a single weak signal: an unbalanced quote, a surprisal spike no edit repairs).
-Confidence combines the reasons' own confidences as independent evidence: 1 - prod(1 - c).
+Confidence is the evidence calibrated on dev (`confidence.py`): the expected share of the span's words that
+human annotators would mark as wrong.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from ..document import Article
 from ..errors import MtcheckError
 from ..scoring import LanguageModel, TokenScore
 from ..unigram import UnigramTable
+from .confidence import ConfidenceMap
 from .features import word_features, word_spans
 from .lmsignals import LMSignals, Settings
 from .rules import FUNCTION_WORDS, Hit, run_rules
@@ -40,8 +42,9 @@ class Flag:
     end: int
     text: str
     severity: str
-    confidence: float
+    confidence: float  # calibrated: the expected share of the span's words that are wrong (see confidence.py)
     reasons: list[Reason]
+    evidence: float = 0.0  # raw combined evidence of the reasons, 1 - prod(1 - c); severity follows it
     hits: list[Hit] = field(default_factory=list, repr=False)  # raw evidence, for the corrections stage
     suggestions: list[dict] = field(default_factory=list)
     rejected: list[dict] = field(default_factory=list)  # candidates a meaning guard refused, with the reason
@@ -54,6 +57,7 @@ class Flag:
             "text": self.text,
             "severity": self.severity,
             "confidence": round(self.confidence, 3),
+            "evidence": round(self.evidence, 3),
             "reasons": [{"code": r.code, "message": r.message} for r in self.reasons],
             "suggestions": self.suggestions,
             "rejected_suggestions": self.rejected,
@@ -76,6 +80,7 @@ class Detector:
         self.signals = LMSignals(lm, self.unigram, self.settings) if lm else None
         self.learned: Tagger | None = None
         self.learned_meta: dict = {}
+        self.confidence_map = ConfidenceMap(None)
         path = DETECTOR_DIR / f"{lm.name}.json" if lm else None
         if lm is not None and path is not None and path.exists():
             params = json.loads(path.read_text())
@@ -104,6 +109,9 @@ class Detector:
                 "source_lang": source_lang if own else None,
             }
         )
+        curves = params.get("flag_confidence", {})
+        self.confidence_map = ConfidenceMap(curves.get(source_lang or "") or curves.get("pooled"))
+        self.learned_meta["flag_confidence"] = "calibrated" if curves else "raw"
 
     def signature(self) -> str:
         s = self.settings
@@ -115,6 +123,7 @@ class Detector:
             f"unigram:{unigram}|tagger:{self.learned_meta.get('sha256', 'none')[:12]}"
             f"@{self.learned_meta.get('threshold', '-')}/{self.learned_meta.get('article_threshold', '-')}"
             f"|source:{self.learned_meta.get('source_lang') or 'any'}"
+            f"|confidence:{self.learned_meta.get('flag_confidence', 'raw')}"
         )
 
     def detect(self, article: Article, tokens: list[TokenScore]) -> Detection:
@@ -125,7 +134,10 @@ class Detector:
         if self.learned is not None and tokens:
             learned_hits, segment_bad = self._learned_hits(article, tokens, hits)
             hits += learned_hits
-        return Detection(combine(article, hits), segment_bad)
+        flags = combine(article, hits)
+        for flag in flags:
+            flag.confidence = max(0.01, self.confidence_map(flag.evidence))
+        return Detection(flags, segment_bad)
 
     def _learned_hits(self, article: Article, tokens: list[TokenScore], rule_hits: list[Hit]):
         """Runs of words whose calibrated P(BAD) reaches the threshold chosen on dev become hits.
@@ -222,4 +234,5 @@ def _grade(article: Article, group: list[Hit]) -> Flag:
     else:
         severity = "minor"
     reasons = [Reason(h.code, h.message) for h in sorted(by_code.values(), key=lambda h: -h.confidence)]
-    return Flag(start, end, article.text[start:end], severity, confidence, reasons, hits=list(group))
+    text = article.text[start:end]
+    return Flag(start, end, text, severity, confidence, reasons, evidence=confidence, hits=list(group))

@@ -1,0 +1,86 @@
+"""False alarms on human-corrected English: the share of MLQE-PE post-edits (`pe_tok`, dev split) that get a
+major or critical flag, read as MT lines (`check --lines`) and inside 20-sentence pseudo-articles (`check`).
+
+Target (issue #4): at most 2% of post-edited sentences get a major or critical flag.
+
+    .venv/bin/python bench/postedit_flags.py [--per-pair 200]
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+
+import click
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from mtcheck.pipeline import Checker  # noqa: E402
+from mtcheck.reading import line_article, read_file  # noqa: E402
+from mtcheck.textutil import detokenize, unescape_tokens  # noqa: E402
+
+PAIRS = ("ro", "et", "ru", "ne", "si")
+EVAL = ROOT.parent / "shared" / "eval"
+SERIOUS = ("major", "critical")
+
+
+def post_edits(pair: str, n: int) -> list[str]:
+    with open(EVAL / f"mlqe-pe.{pair}-en.dev.jsonl", encoding="utf-8") as f:
+        lines = [json.loads(line)["pe_tok"] for line, _ in zip(f, range(n), strict=False)]
+    return [detokenize(unescape_tokens(t.split()))[0] for t in lines]
+
+
+@click.command()
+@click.option("--per-pair", default=200, show_default=True)
+@click.option("--articles/--no-articles", default=True, show_default=True)
+def main(per_pair: int, articles: bool) -> None:
+    checker = Checker(corrections=False)
+    click.echo(f"settings {checker.settings()['signature']}")
+    total = Counter()
+    for pair in PAIRS:
+        sentences = post_edits(pair, per_pair)
+        found = Counter()
+        checker.detector.use_source(pair)
+        for lo in range(0, len(sentences), 64):
+            chunk = [line_article(s, lo + i, f"pe-{pair}") for i, s in enumerate(sentences[lo : lo + 64])]
+            for report in checker.check_lines(chunk):
+                found["lines"] += 1
+                found["lines_flagged"] += any(f["severity"] in SERIOUS for f in report["flags"])
+        if articles:
+            # articles: pooled calibration (source unknown), the stricter article threshold
+            checker.detector.use_source(None)
+            tmp = Path(f"/tmp/mtcheck-pe-{pair}.txt")
+            for lo in range(0, len(sentences) - 19, 20):
+                body = "\n\n".join(" ".join(sentences[lo + i : lo + i + 4]) for i in range(0, 20, 4))
+                tmp.write_text(body + "\n", encoding="utf-8")
+                report = checker.check(read_file(tmp)[0])
+                seg = report["segments"]
+                flagged = {
+                    n
+                    for f in report["flags"]
+                    if f["severity"] in SERIOUS
+                    for n, s in enumerate(seg)
+                    if s["start"] < f["end"] and f["start"] < s["end"] and s["kind"] == "sentence"
+                }
+                found["article_sentences"] += sum(s["kind"] == "sentence" for s in seg)
+                found["article_flagged"] += len(flagged)
+        total += found
+        click.echo(_row(pair, found))
+    click.echo(_row("all", total))
+
+
+def _row(name: str, c: Counter) -> str:
+    line = f"{name:>4}: lines {c['lines_flagged']}/{c['lines']} = {c['lines_flagged'] / max(1, c['lines']):.1%}"
+    if c["article_sentences"]:
+        line += (
+            f"; in articles {c['article_flagged']}/{c['article_sentences']} sentences"
+            f" = {c['article_flagged'] / c['article_sentences']:.1%}"
+        )
+    return line + " with a major or critical flag"
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,43 @@
+"""Flag confidence calibration: the isotonic fit, the map, and a fit from eval records with known answers."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from mtcheck.detecting.confidence import ConfidenceMap, fit, isotonic
+
+
+def test_isotonic_pools_violators_into_their_mean():
+    x, y = isotonic(np.array([0.1, 0.2, 0.3, 0.4]), np.array([0.0, 1.0, 0.0, 1.0]))
+    assert y == sorted(y)  # monotone
+    assert y == pytest.approx([0.0, 0.5, 1.0])  # 0.2 and 0.3 pooled
+    assert x == pytest.approx([0.1, 0.25, 0.4])
+
+
+def test_map_interpolates_and_is_flat_outside_its_knots():
+    cmap = ConfidenceMap({"x": [0.5, 0.9], "y": [0.2, 0.6]})
+    assert cmap(0.7) == pytest.approx(0.4)
+    assert cmap(0.1) == pytest.approx(0.2) and cmap(1.0) == pytest.approx(0.6)
+    assert ConfidenceMap(None)(0.77) == 0.77  # no curve: the evidence itself
+
+
+def test_fit_from_records_gives_the_bad_share_under_flags(tmp_path):
+    """Two sentences; flags of evidence 0.9 cover 3 words of which 1 is BAD; flags of 0.5 cover 2 OK words."""
+    line = {"mt_tok": "a b c d e f", "mt_word_tags": ["BAD", "OK", "OK", "OK", "OK", "OK"]}
+    evals, records = tmp_path / "eval", tmp_path / "records"
+    evals.mkdir()
+    records.mkdir()
+    (evals / "mlqe-pe.xx-en.dev.jsonl").write_text((json.dumps(line) + "\n") * 2)
+    flags = [{"start": 0, "end": 5, "confidence": 0.2, "evidence": 0.9}, {"start": 6, "end": 9, "evidence": 0.5}]
+    flags[1]["confidence"] = 0.1
+    rec = [{"index": i, "flags": flags} for i in range(2)]
+    (records / "mlqe-pe.xx-en.dev.records.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rec))
+    knots = fit(records, evals)
+    assert set(knots) == {"xx", "pooled"}
+    cmap = ConfidenceMap(knots["xx"])
+    assert cmap(0.9) == pytest.approx(1 / 3)  # the raw evidence, not the old confidence, is what is mapped
+    assert cmap(0.5) == pytest.approx(0.0)
+    assert knots["xx"]["words"] == 10
