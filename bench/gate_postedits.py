@@ -47,8 +47,8 @@ def pseudo_articles(per_pair: int, group: int) -> list[dict]:
     return [item for row in zip(*by_pair, strict=False) for item in row]
 
 
-def counts_from_outputs(out: Path, policy_sha256: str) -> Counter:
-    """Decisions under this policy (an earlier run under another policy left lines of its own)."""
+def latest_decisions(out: Path, policy_sha256: str) -> dict[str, str]:
+    """Decision per item id under this policy (an earlier run under another policy left lines of its own)."""
     latest: dict[str, str] = {}
     for name in ("accepted", "quarantined", "rejected"):
         path = out / f"{name}.jsonl"
@@ -56,7 +56,11 @@ def counts_from_outputs(out: Path, policy_sha256: str) -> Counter:
             gate = json.loads(line)["mtcheck"]
             if gate["policy_sha256"] == policy_sha256:
                 latest[gate["id"]] = gate["decision"]
-    return Counter(latest.values())
+    return latest
+
+
+def counts_from_outputs(out: Path, policy_sha256: str) -> Counter:
+    return Counter(latest_decisions(out, policy_sha256).values())
 
 
 def redecide(out: Path, policy_file: str | None) -> tuple[Counter, list[tuple[str, str, list]]]:
@@ -73,13 +77,7 @@ def redecide(out: Path, policy_file: str | None) -> tuple[Counter, list[tuple[st
 
 
 def by_pair(out: Path, policy_sha256: str) -> str:
-    latest: dict[str, str] = {}
-    for name in ("accepted", "quarantined", "rejected"):
-        path = out / f"{name}.jsonl"
-        for line in path.open(encoding="utf-8") if path.exists() else []:
-            gate = json.loads(line)["mtcheck"]
-            if gate["policy_sha256"] == policy_sha256:
-                latest[gate["id"]] = gate["decision"]
+    latest = latest_decisions(out, policy_sha256)
     rows = []
     for pair in PAIRS:
         got = Counter(d for i, d in latest.items() if i.startswith(pair))

@@ -101,3 +101,37 @@ def watched(chromium):
         yield Watched(page)
     finally:
         context.close()
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> Path:
+    """A 2-layer, 32-wide Llama with random (seeded) weights and SmolLM2's tokenizer, saved as a local model
+    folder: for tests of the machinery around the model (streaming, state), where the model's judgement does
+    not matter and the real one would make 10,000 items take hours."""
+    import shutil
+
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from mtcheck.modelstore import resolve
+
+    real = Path(resolve("smollm2-135m").path)
+    out = tmp_path_factory.mktemp("tiny-llama")
+    torch.manual_seed(0)
+    config = LlamaConfig(
+        vocab_size=49152,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        num_key_value_heads=1,
+        max_position_embeddings=2048,
+        tie_word_embeddings=True,
+        bos_token_id=1,
+        eos_token_id=2,
+        pad_token_id=2,
+    )
+    LlamaForCausalLM(config).save_pretrained(out)
+    for name in ("tokenizer.json", "tokenizer_config.json"):
+        shutil.copy(real / name, out / name)
+    return out

@@ -243,17 +243,7 @@ class LMSignals:
                     f"Removing the full stop joins two pieces of one sentence; the result is "
                     f"{gain:.1f} nats more probable."
                 )
-                out.append(
-                    Hit(
-                        span_start,
-                        span_end,
-                        "edit-gain",
-                        msg,
-                        conf,
-                        1.5,
-                        {"edit": [edit.start, edit.end, edit.replacement], "gain": round(gain, 2)},
-                    )
-                )
+                out.append(_edit_hit(span_start, span_end, msg, conf, edit, gain))
                 continue
             what = (
                 f"deleting “{word.text}”"
@@ -265,21 +255,7 @@ class LMSignals:
                 f"frequency); {what} makes the sentence {gain:.1f} nats more probable."
             )
             span_start, span_end = w_start, w_end  # the word itself: the reason names the edit
-            out.append(
-                Hit(
-                    span_start,
-                    span_end,
-                    "edit-gain",
-                    msg,
-                    conf,
-                    1.5,
-                    {
-                        "edit": [edit.start, edit.end, edit.replacement],
-                        "gain": round(gain, 2),
-                        "slor": round(spike, 2),
-                    },
-                )
-            )
+            out.append(_edit_hit(span_start, span_end, msg, conf, edit, gain, slor=round(spike, 2)))
         return out
 
     @staticmethod
@@ -305,3 +281,9 @@ def _extend_words(text: str, start: int, end: int) -> tuple[int, int]:
     before = re.search(r"(\S+)[ \t]+$", text[max(0, start - 40) : start])
     after = re.match(r"[ \t]+(\S+)", text[end : end + 40])
     return (start - len(before.group(0)) if before else start), (end + after.end() if after else end)
+
+
+def _edit_hit(start: int, end: int, message: str, confidence: float, edit, gain: float, **extra) -> Hit:
+    """An edit-gain hit; its data carries the edit itself, which the corrector proposes."""
+    data = {"edit": [edit.start, edit.end, edit.replacement], "gain": round(gain, 2), **extra}
+    return Hit(start, end, "edit-gain", message, confidence, 1.5, data)
