@@ -4,6 +4,7 @@ weights separate BAD from OK words on real annotated MT."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import pytest
 from mtcheck.detecting.tagger import DETECTOR_DIR, calibrate, encode_words, source_of
 from mtcheck.errors import MtcheckError
 
-EVAL = Path(__file__).resolve().parents[2] / "shared" / "eval"
+EVAL = Path(os.environ.get("MTCHECK_EVAL_DIR", Path(__file__).resolve().parents[2] / "shared" / "eval"))
 
 
 def test_source_language_is_read_from_data_set_names():
@@ -77,7 +78,9 @@ def test_a_known_source_language_uses_its_own_calibration(lm):
 
 
 @pytest.mark.model
-@pytest.mark.skipif(not (EVAL / "mlqe-pe.ro-en.dev.jsonl").exists(), reason="../shared/eval is not here")
+@pytest.mark.skipif(
+    not (EVAL / "mlqe-pe.ro-en.dev.jsonl").exists(), reason="no eval data (../shared/eval or $MTCHECK_EVAL_DIR)"
+)
 def test_shipped_tagger_rates_bad_words_above_ok_words_on_dev(lm):
     """On 80 real ro-en dev sentences, words the post-editors changed get a clearly higher P(BAD)."""
     from mtcheck.detecting import Detector
