@@ -40,6 +40,7 @@ def test_garbled_passage_is_flagged(seed_reports, seed, passage):
         assert flag["reasons"] and all(r["code"] and r["message"] for r in flag["reasons"])
         assert 0 < flag["confidence"] <= 1
         assert flag["severity"] in ("minor", "major", "critical")
+        assert flag["learned_p"] is None or 0 <= flag["learned_p"] <= 1
 
 
 def test_plain_sentence_is_not_flagged(seed_reports):
