@@ -93,7 +93,7 @@ class Detection:
 
 
 class Detector:
-    name = "rules+edit-gain+tagger/2"
+    name = "rules+edit-gain+tagger/3"
 
     def __init__(self, lm: LanguageModel | None, settings: Settings | None = None, source_lang: str | None = None):
         self.settings = settings or Settings()
@@ -146,6 +146,7 @@ class Detector:
             f"@{self.learned_meta.get('threshold', '-')}/{self.learned_meta.get('article_threshold', '-')}"
             f"|source:{self.learned_meta.get('source_lang') or 'any'}"
             f"|confidence:{self.learned_meta.get('flag_confidence', 'raw')}"
+            f"|severity:strong-p{STRONG_LEARNED_P}/gain{STRONG_EDIT_GAIN}"
         )
 
     def detect(self, article: Article, tokens: list[TokenScore]) -> Detection:
