@@ -11,10 +11,19 @@ from mtcheck.detecting.confidence import ConfidenceMap, fit, isotonic
 
 
 def test_isotonic_pools_violators_into_their_mean():
-    x, y = isotonic(np.array([0.1, 0.2, 0.3, 0.4]), np.array([0.0, 1.0, 0.0, 1.0]))
+    x, y = isotonic(np.array([0.1, 0.2, 0.3, 0.4]), np.array([0.0, 1.0, 0.0, 1.0]), min_block=1)
     assert y == sorted(y)  # monotone
     assert y == pytest.approx([0.0, 0.5, 1.0])  # 0.2 and 0.3 pooled
     assert x == pytest.approx([0.1, 0.25, 0.4])
+
+
+def test_isotonic_pools_knots_with_too_few_words_into_a_neighbour():
+    x = np.array([0.1] * 60 + [0.5] * 3 + [0.9] * 60)
+    y = np.array([0.0] * 60 + [1.0, 0.0, 0.0] + [1.0] * 60)
+    assert len(isotonic(x, y, min_block=1)[0]) == 3  # monotone already: three knots
+    kx, ky = isotonic(x, y, min_block=50)
+    assert len(kx) == 2 and ky == sorted(ky)  # the 3-word knot at 0.5 is pooled into a neighbour
+    assert ky[0] == pytest.approx(0.0) and ky[1] == pytest.approx(61 / 63)
 
 
 def test_map_interpolates_and_is_flat_outside_its_knots():
@@ -35,7 +44,7 @@ def test_fit_from_records_gives_the_bad_share_under_flags(tmp_path):
     flags[1]["confidence"] = 0.1
     rec = [{"index": i, "flags": flags} for i in range(2)]
     (records / "mlqe-pe.xx-en.dev.records.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rec))
-    knots = fit(records, evals)
+    knots = fit(records, evals, min_block=1)
     assert set(knots) == {"xx", "pooled"}
     cmap = ConfidenceMap(knots["xx"])
     assert cmap(0.9) == pytest.approx(1 / 3)  # the raw evidence, not the old confidence, is what is mapped

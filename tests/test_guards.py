@@ -30,7 +30,7 @@ def test_dropping_a_name_is_rejected():
 
 
 def test_low_embedding_similarity_is_rejected():
-    verdict = guards.check(ORIGINAL, ORIGINAL.replace("Officials", "Experts"), "Officials", 0.5)
+    verdict = guards.check(ORIGINAL, ORIGINAL.replace("from", "to"), "from", 0.5)
     assert not verdict.ok and verdict.guard == "meaning"
 
 
@@ -46,3 +46,19 @@ def test_a_local_fix_passes_every_guard():
     corrected = "Talks ended on Wednesday between Russia and NATO, with 30 members not present."
     start = original.index("Wednesday")
     assert guards.check(original, corrected, "Wednesday. between", 0.97, (start, start + 18)).ok
+
+
+def test_swapping_or_dropping_a_content_word_is_rejected_but_a_function_word_fix_passes():
+    original = "The government has increased the privileges of the police in the region."
+    swapped = original.replace("privileges", "power")
+    verdict = guards.check(original, swapped, "privileges", 0.95)
+    assert not verdict.ok and verdict.guard == "content" and "privileges" in verdict.why
+    dropped = original.replace(" in the region", "")
+    assert guards.check(original, dropped, "in the region", 0.95).guard == "content"
+    fixed = original.replace("privileges of the police", "privileges to the police")
+    assert guards.check(original, fixed, "of the", 0.95).ok
+    # the calque table's idiom is a content change the tool may propose (source "rule")
+    calque = "Their demands appear to be no start for Washington."
+    idiom = "Their demands appear to be a non-starter for Washington."
+    assert not guards.check(calque, idiom, "no start", 0.9).ok
+    assert guards.check(calque, idiom, "no start", 0.9, source="rule").ok

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import click
@@ -41,6 +42,10 @@ def serve(folder: Path, host: str, port: int, verbose: bool) -> None:
 
     server = ReviewServer(folder, host, port, verbose)
     shown = str(folder).rstrip("/") + "/"
+    # Ctrl-C and SIGTERM stop the server cleanly. Set explicitly: a process started in the background by a
+    # non-interactive shell inherits SIGINT as ignored, and Python then never raises KeyboardInterrupt.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, _stop)
     click.echo(f"mtcheck: reviewing {shown} at {server.url}")
     try:
         server.serve_forever()
@@ -48,6 +53,10 @@ def serve(folder: Path, host: str, port: int, verbose: bool) -> None:
         click.echo("mtcheck: stopped", err=True)
     finally:
         server.server_close()
+
+
+def _stop(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 @review.command("export")

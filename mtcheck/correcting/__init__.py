@@ -128,7 +128,7 @@ class Corrector:
             else [None] * len(pool)
         )
         for c, sim in zip(pool, sims, strict=True):
-            verdict = guards.check(original, c.sentence, flag.text, sim, (flag.start - lo, flag.end - lo))
+            verdict = guards.check(original, c.sentence, flag.text, sim, (flag.start - lo, flag.end - lo), c.source)
             record = {
                 "start": c.start,
                 "end": c.end,

@@ -2,6 +2,12 @@
 
 Numbers, negations, names and quotations must survive unless the flagged span itself is the error, and the
 sentence embedding (all-MiniLM-L6-v2) of the corrected sentence must stay close to the original's.
+
+Content words must survive too (the `content` guard): mtcheck reads the English alone, so it cannot know which
+noun, verb or adjective the source meant, and the language model's favourite swaps ("privileges" -> "power",
+"difficulties" -> "estate") changed the meaning in every case measured on MLQE-PE dev. Small edits may add,
+drop or swap function words, punctuation and case; content changes come only from the phrase table of known
+calques and the bracketed-gloss rule (source `rule`).
 """
 
 from __future__ import annotations
@@ -21,6 +27,16 @@ QUOTE = re.compile(r"[“”\"‘’]")
 MIN_SIMILARITY = 0.80
 MIN_KEPT = 0.9  # share of the words outside the flagged span a correction must keep
 _WORDS = re.compile(r"[\w’'\-]+")
+# Closed-class words a correction may add, drop or swap (with the rules' function words, lower-cased).
+CLOSED_CLASS = {w.lower() for w in FUNCTION_WORDS} | {
+    "the", "a", "an", "some", "any", "each", "every", "all", "both", "either", "such", "so", "too", "very",
+    "there", "here", "then", "thus", "that", "what", "when", "where", "while", "how", "why", "whether",
+    "do", "does", "did", "being", "having", "because", "since", "until", "although", "though", "yet",
+    "over", "under", "up", "down", "out", "off", "per", "via", "among", "within", "towards", "toward",
+    "more", "most", "less", "least", "much", "many", "few", "one", "ones", "own", "same", "other", "another",
+    "she", "he", "it", "they", "we", "i", "you", "me", "her", "him", "them", "us", "its", "their", "theirs",
+    "itself", "himself", "herself", "themselves", "ourselves", "yourself", "myself", "s", "'s", "’s",
+}  # fmt: skip
 
 
 @dataclass
@@ -49,11 +65,21 @@ def _kept_outside(original: str, corrected: str, span: tuple[int, int]) -> float
     return sum(block.size for block in matcher.get_matching_blocks()) / len(outside)
 
 
+def _content(sentence: str) -> set[str]:
+    return {w.lower() for w in _WORDS.findall(sentence) if w.lower() not in CLOSED_CLASS and not w.isdigit()}
+
+
 def check(
-    original: str, corrected: str, span_text: str, similarity: float | None, span: tuple[int, int] | None = None
+    original: str,
+    corrected: str,
+    span_text: str,
+    similarity: float | None,
+    span: tuple[int, int] | None = None,
+    source: str = "edit",
 ) -> Verdict:
     """Judge one corrected sentence against the original; `span_text` is the flagged (erroneous) text,
-    whose own numbers, negations, names and quotes may change; `span` is its place in `original`."""
+    whose own numbers, negations, names and quotes may change; `span` is its place in `original`; `source`
+    is where the candidate came from (edit, rule or rewrite)."""
     if span is not None:
         kept = _kept_outside(original, corrected, span)
         if kept < MIN_KEPT:
@@ -74,6 +100,11 @@ def check(
         return Verdict(False, "name", f"drops or changes a name ({', '.join(sorted(lost_names))})")
     if len(QUOTE.findall(original)) - len(QUOTE.findall(span_text)) > len(QUOTE.findall(corrected)):
         return Verdict(False, "quote", "drops a quotation mark")
+    if source != "rule":
+        before, after = _content(original), _content(corrected)
+        if before != after:
+            changed = sorted(before - after) + [f"+{w}" for w in sorted(after - before)]
+            return Verdict(False, "content", f"adds, drops or swaps a content word ({', '.join(changed[:4])})")
     if similarity is not None and similarity < MIN_SIMILARITY:
         return Verdict(
             False, "meaning", f"sentence meaning drifts (embedding similarity {similarity:.2f} < {MIN_SIMILARITY})"
