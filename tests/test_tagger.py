@@ -69,12 +69,37 @@ def test_a_known_source_language_uses_its_own_calibration(lm):
 
     params = json.loads((DETECTOR_DIR / f"{lm.name}.json").read_text())
     detector = Detector(lm, source_lang="zh")
-    assert detector.learned_meta["threshold"] == params["by_source"]["zh"]["threshold"]
-    assert detector.learned_meta["platt"] == params["by_source"]["zh"]["platt"]
+    own = params["by_source"]["zh"].get("specialist") or params["by_source"]["zh"]
+    assert detector.learned_meta["threshold"] == own["threshold"]
+    assert detector.learned_meta["platt"] == own["platt"]
     detector.use_source("xx")  # no dev data for it: the pooled calibration
     assert detector.learned_meta["threshold"] == params["threshold"]
     assert detector.learned_meta["source_lang"] is None
     assert "source:any" in detector.signature()
+
+
+@pytest.mark.model
+def test_a_specialist_reads_lines_of_its_source_and_the_pooled_tagger_reads_articles(lm):
+    """The specialist's logits differ from the pooled tagger's on the same line; an article is read by the
+    pooled tagger whatever the source; the signature names the specialist."""
+    from mtcheck.detecting import Detector
+    from mtcheck.reading import line_article
+
+    params = json.loads((DETECTOR_DIR / f"{lm.name}.json").read_text())
+    special = params["by_source"]["et"]["specialist"]
+    detector = Detector(lm, source_lang="et")
+    assert detector.line_tagger is not detector.learned
+    assert "+" + special["weights_sha256"][:12] in detector.signature()
+    line = "The the committee have decided to postponing the vote until next of week ."
+    article = line_article(line, 0, "t")
+    tokens = lm.score(article.text)
+    specialist = detector.detect(article, tokens).word_bad
+    detector.use_source(None)
+    assert detector.line_tagger is detector.learned
+    pooled = detector.detect(article, tokens).word_bad
+    assert [w[:2] for w in specialist] == [w[:2] for w in pooled]
+    assert [round(w[2], 4) for w in specialist] != [round(w[2], 4) for w in pooled]
+    assert [round(w[3], 4) for w in specialist] == [round(w[3], 4) for w in pooled]  # severity scale: pooled
 
 
 @pytest.mark.model

@@ -106,26 +106,35 @@ class Detector:
         path = DETECTOR_DIR / f"{lm.name}.json" if lm else None
         if lm is not None and path is not None and path.exists():
             params = json.loads(path.read_text())
-            weights = DETECTOR_DIR / params["weights"]
-            digest = hashlib.sha256(weights.read_bytes()).hexdigest() if weights.exists() else "missing"
-            if digest != params["weights_sha256"]:
-                raise MtcheckError(f"{weights}: detector weights do not match the sha256 recorded in {path.name}")
-            self.learned = Tagger(params, weights, device=lm.device)
+            self.learned = _load_tagger(params, params["weights"], params["weights_sha256"], path.name, lm.device)
+            self.line_tagger = self.learned
+            self._specialists: dict[str, Tagger] = {}
             self._params = params
             self.learned_meta = {"sha256": hashlib.sha256(path.read_bytes()).hexdigest(), "command": params["command"]}
             self.use_source(source_lang)
 
     def use_source(self, source_lang: str | None) -> None:
-        """A known source language has its own calibration and line threshold, chosen on its dev split; text of
-        unknown origin uses the pooled ones. Articles always use the stricter pooled article threshold."""
+        """A known source language has its own calibration and line threshold, chosen on its dev split, and its
+        specialist tagger where one was trained (`specialise.py`); text of unknown origin uses the pooled ones.
+        Articles always use the pooled tagger and its stricter article threshold."""
         if self.learned is None:
             return
         params = self._params
         own = params.get("by_source", {}).get(source_lang or "")
+        special = own.get("specialist") if own else None
+        self.line_tagger = self.learned
+        if special and source_lang:
+            if source_lang not in self._specialists:
+                self._specialists[source_lang] = _load_tagger(
+                    params, special["weights"], special["weights_sha256"], f"{self.lm.name}.json", self.lm.device
+                )
+            self.line_tagger = self._specialists[source_lang]
+        calibration = special or own
         self.learned_meta.update(
             {
-                "platt": own["platt"] if own else params["platt"],
-                "threshold": own["threshold"] if own else params["threshold"],
+                "platt": calibration["platt"] if calibration else params["platt"],
+                "threshold": calibration["threshold"] if calibration else params["threshold"],
+                "specialist": special["weights_sha256"][:12] if special else None,
                 "article_platt": params["platt"],
                 "article_threshold": params["article_threshold"],
                 "source_lang": source_lang if own else None,
@@ -145,6 +154,7 @@ class Detector:
             f"unigram:{unigram}|tagger:{self.learned_meta.get('sha256', 'none')[:12]}"
             f"@{self.learned_meta.get('threshold', '-')}/{self.learned_meta.get('article_threshold', '-')}"
             f"|source:{self.learned_meta.get('source_lang') or 'any'}"
+            f"{'+' + self.learned_meta['specialist'] if self.learned_meta.get('specialist') else ''}"
             f"|confidence:{self.learned_meta.get('flag_confidence', 'raw')}"
             f"|severity:strong-p{STRONG_LEARNED_P}/gain{STRONG_EDIT_GAIN}"
         )
@@ -189,11 +199,15 @@ class Detector:
             mine = [t for t in tokens if t.end > seg.start and t.start < seg.end]
             if spans and mine:
                 todo.append((n, spans, word_features(article.text, spans, mine, self.unigram, rule_hits)))
-        logits = self.learned.predict([(article.text, spans, feats) for _n, spans, feats in todo])
-        for (n, spans, _f), z in zip(todo, logits, strict=True):
+        batch = [(article.text, spans, feats) for _n, spans, feats in todo]
+        tagger = self.line_tagger if lines else self.learned
+        logits = tagger.predict(batch)
+        # severity reads the pooled tagger's scale, whichever tagger flags (see the module docstring)
+        pooled_logits = logits if tagger is self.learned else self.learned.predict(batch)
+        for (n, spans, _f), z, zp in zip(todo, logits, pooled_logits, strict=True):
             probs = calibrate(z, platt)
             segment_bad[n] = round(float(probs.mean()), 4)
-            pooled = calibrate(z, meta["article_platt"])
+            pooled = calibrate(zp, meta["article_platt"])
             word_bad += [(a, b, float(p), float(q)) for (a, b), p, q in zip(spans, probs, pooled, strict=True)]
             run: list[int] = []
             for i in range(len(spans) + 1):
@@ -220,6 +234,14 @@ class Detector:
                     )
                     run = []
         return hits, segment_bad, word_bad
+
+
+def _load_tagger(params: dict, name: str, sha256: str, owner: str, device: str) -> Tagger:
+    weights = DETECTOR_DIR / name
+    digest = hashlib.sha256(weights.read_bytes()).hexdigest() if weights.exists() else "missing"
+    if digest != sha256:
+        raise MtcheckError(f"{weights}: detector weights do not match the sha256 recorded in {owner}")
+    return Tagger(params, weights, device=device)
 
 
 def _plain_word(word: str) -> bool:
