@@ -16,7 +16,9 @@ from ..scoring import TokenScore
 from ..unigram import UnigramTable
 from .rules import FUNCTION_WORDS, Hit
 
-WORD_RE = re.compile(r"[\w’'\-]+|[^\w\s]")
+# Words as the training data (Moses-tokenised MT) has them: an apostrophe between letters starts a token of its
+# own ("country's" -> country 's, "don't" -> don 't), so the tagger reads the words it was trained on.
+WORD_RE = re.compile(r"(?<=\w)['’][\w\-]+|[\w\-]+|[^\w\s]")
 RULE_CODES = (
     "doubled-punctuation",
     "broken-boundary",
