@@ -182,11 +182,7 @@ class Detector:
             # annotated MT lines their flags that the tagger disagrees with were mostly false alarms (zh news
             # MQM dev: word MCC 0.10 with them, 0.24 without; ro, et and ru gained a little too).
             threshold = self.learned_meta["threshold"]
-            flags = [
-                f
-                for f in flags
-                if (f.learned_p or 0.0) >= threshold or f.severity == "critical" or any(h.code == "learned" for h in f.hits)
-            ]
+            flags = [f for f in flags if (f.learned_p or 0.0) >= threshold or f.severity == "critical" or _learned(f)]
         return Detection(flags, segment_bad, word_bad)
 
     def _learned_hits(self, article: Article, tokens: list[TokenScore], rule_hits: list[Hit]):
@@ -254,6 +250,10 @@ def _load_tagger(params: dict, name: str, sha256: str, owner: str, device: str) 
     if digest != sha256:
         raise MtcheckError(f"{weights}: detector weights do not match the sha256 recorded in {owner}")
     return Tagger(params, weights, device=device)
+
+
+def _learned(flag: Flag) -> bool:
+    return any(h.code == "learned" for h in flag.hits)
 
 
 def _plain_word(word: str) -> bool:
