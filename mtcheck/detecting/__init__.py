@@ -284,10 +284,7 @@ def _same_paragraph(article: Article, a: Hit, b: Hit) -> bool:
 
 def _grade(article: Article, group: list[Hit]) -> Flag:
     start, end = min(h.start for h in group), max(h.end for h in group)
-    by_code: dict[str, Hit] = {}
-    for h in group:
-        if h.code not in by_code or h.confidence > by_code[h.code].confidence:
-            by_code[h.code] = h
+    by_code = _strongest_by_code(group)
     miss = 1.0
     for h in by_code.values():
         miss *= 1.0 - h.confidence
@@ -299,12 +296,18 @@ def _grade(article: Article, group: list[Hit]) -> Flag:
     return flag
 
 
-def severity(flag: Flag) -> str:
-    """critical / major / minor (see the module docstring)."""
+def _strongest_by_code(hits: list[Hit]) -> dict[str, Hit]:
+    """One hit per reason code, the most confident: repeated hits of one signal are not independent evidence."""
     by_code: dict[str, Hit] = {}
-    for h in flag.hits:
+    for h in hits:
         if h.code not in by_code or h.confidence > by_code[h.code].confidence:
             by_code[h.code] = h
+    return by_code
+
+
+def severity(flag: Flag) -> str:
+    """critical / major / minor (see the module docstring)."""
+    by_code = _strongest_by_code(flag.hits)
     if flag.evidence >= 0.9 and sum(h.weight for h in by_code.values()) >= 3.0:
         return "critical"
     rules = set(by_code) & ARTIFACT_RULES

@@ -45,7 +45,7 @@ def main(model: str, sources: tuple[str, ...], eval_dir: Path | None, epochs: in
 
     from ..evaluating import mcc, pearson
     from .train import DEFAULT_EVAL, _file, best_threshold, ece, fit_platt, platt, scored_items
-    from .train_tagger import Examples, _tensors, predict, sentence_rows
+    from .train_tagger import Examples, batch_loss, predict, sentence_rows
 
     eval_dir = eval_dir or DEFAULT_EVAL
     lm = LanguageModel(model)
@@ -81,13 +81,7 @@ def main(model: str, sources: tuple[str, ...], eval_dir: Path | None, epochs: in
         for _epoch in range(epochs):
             net.train()
             for idx in train.batches(32, rng):
-                inputs, labels, hter = _tensors(train, idx, pad_id)
-                z, s = net(*inputs)
-                mask = inputs[3]
-                loss = torch.nn.functional.binary_cross_entropy_with_logits(z[mask], labels[mask])
-                known = ~torch.isnan(hter)
-                if known.any():
-                    loss = loss + 2.0 * torch.nn.functional.mse_loss(s[known], hter[known])
+                loss, _word_loss = batch_loss(net, train, idx, pad_id)
                 opt.zero_grad()
                 loss.backward()
                 opt.step()

@@ -75,6 +75,20 @@ def predict(net, ex: Examples, pad_id: int, size: int = 64) -> tuple[list[np.nda
     return logits, hter  # type: ignore[return-value]
 
 
+def batch_loss(net, ex: Examples, idx: list[int], pad_id: int):
+    """The training loss of one batch: word BCE plus twice the HTER MSE where the data has HTER; and the word
+    loss alone, for progress reports."""
+    import torch
+
+    inputs, labels, hter = _tensors(ex, idx, pad_id)
+    z, s = net(*inputs)
+    mask = inputs[3]
+    word_loss = torch.nn.functional.binary_cross_entropy_with_logits(z[mask], labels[mask])
+    known = ~torch.isnan(hter)
+    sent_loss = torch.nn.functional.mse_loss(s[known], hter[known]) if known.any() else z.sum() * 0
+    return word_loss + 2.0 * sent_loss, word_loss
+
+
 def train_tagger(
     encoder_dir: Path,
     tokenizer,
@@ -104,13 +118,7 @@ def train_tagger(
         net.train()
         total, count = 0.0, 0
         for step, idx in enumerate(train.batches(32, rng)):
-            inputs, labels, hter = _tensors(train, idx, pad_id)
-            z, s = net(*inputs)
-            mask = inputs[3]
-            word_loss = torch.nn.functional.binary_cross_entropy_with_logits(z[mask], labels[mask])
-            known = ~torch.isnan(hter)
-            sent_loss = torch.nn.functional.mse_loss(s[known], hter[known]) if known.any() else z.sum() * 0
-            loss = word_loss + 2.0 * sent_loss
+            loss, word_loss = batch_loss(net, train, idx, pad_id)
             opt.zero_grad()
             loss.backward()
             opt.step()
