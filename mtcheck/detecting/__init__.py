@@ -178,11 +178,11 @@ class Detector:
             flag.confidence = max(0.01, self.confidence_map(flag.evidence))
         if self.learned is not None and tokens and article.source_format == "lines":
             # MT lines: a flag stands when the learned detector agrees (its mean P(BAD) over the span reaches the
-            # line threshold) or it is critical. The rules and edit gains were built on garbled news; on
-            # annotated MT lines their flags that the tagger disagrees with were mostly false alarms (zh news
-            # MQM dev: word MCC 0.10 with them, 0.24 without; ro, et and ru gained a little too).
+            # line threshold), or it is critical, or it is doubled punctuation. The rules and edit gains were
+            # built on garbled news; on annotated MT lines their flags that the tagger disagrees with were mostly
+            # false alarms (zh news MQM dev: word MCC 0.10 with them, 0.24 without; ro, et, ru gained a little).
             threshold = self.learned_meta["threshold"]
-            flags = [f for f in flags if (f.learned_p or 0.0) >= threshold or f.severity == "critical" or _learned(f)]
+            flags = [f for f in flags if (f.learned_p or 0.0) >= threshold or f.severity == "critical" or _kept(f)]
         return Detection(flags, segment_bad, word_bad)
 
     def _learned_hits(self, article: Article, tokens: list[TokenScore], rule_hits: list[Hit]):
@@ -252,8 +252,9 @@ def _load_tagger(params: dict, name: str, sha256: str, owner: str, device: str) 
     return Tagger(params, weights, device=device)
 
 
-def _learned(flag: Flag) -> bool:
-    return any(h.code == "learned" for h in flag.hits)
+def _kept(flag: Flag) -> bool:
+    """Reasons that keep a flag on an MT line whatever the learned detector says of its words."""
+    return any(h.code in ("learned", "doubled-punctuation") for h in flag.hits)
 
 
 def _plain_word(word: str) -> bool:

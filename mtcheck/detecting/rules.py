@@ -186,6 +186,13 @@ def doubled_punctuation(article: Article) -> Iterator[Hit]:
     for seg in _sentences(article):
         for m in _DOUBLED_PUNCT.finditer(text, seg.start, seg.end):
             before = _word_before(text, m.start(), seg.start)
+            if (
+                text[m.start()] == "."
+                and not text[m.start() + 1].isspace()
+                and before
+                and _abbreviation(text[before[0] : before[1]])
+            ):
+                continue  # "Co., Ltd.", "etc.;", "J.," : the stop ends an abbreviation
             start = before[0] if before else m.start()
             yield Hit(
                 start,
@@ -196,6 +203,20 @@ def doubled_punctuation(article: Article) -> Iterator[Hit]:
                 1.5,
                 {"fix": "single"},
             )
+
+
+_ABBREVIATIONS = {"etc", "al", "co", "corp", "inc", "ltd", "jr", "sr", "st", "no", "vs", "dept", "govt"}
+
+
+def _abbreviation(word: str) -> bool:
+    """A word that a full stop ends as an abbreviation: a known one, initials ("J", "U.S"), or a short
+    capitalised word with no vowel ("Mr", "Dr")."""
+    w = word.rstrip(".")
+    if w.lower() in _ABBREVIATIONS or (len(w) <= 2 and w[:1].isupper()):
+        return True
+    if "." in w and all(len(part) <= 2 for part in w.split(".")):
+        return True
+    return w[:1].isupper() and len(w) <= 4 and not any(c in "aeiouAEIOU" for c in w)
 
 
 def broken_boundary(article: Article) -> Iterator[Hit]:
