@@ -20,6 +20,7 @@ import numpy as np
 from .tagger import DETECTOR_DIR, source_of
 
 MIN_BLOCK = 50  # words per knot: fewer, and a knot follows the noise of a handful of flags
+MIN_SOURCE_WORDS = 300  # flagged dev words a source needs for a curve of its own
 
 
 def isotonic(x: np.ndarray, y: np.ndarray, min_block: int = MIN_BLOCK) -> tuple[list[float], list[float]]:
@@ -68,7 +69,12 @@ def token_evidence(spans: list[tuple[int, int]], flags: list[dict], key: str = "
 
 
 def fit(
-    records_dir: Path, eval_dir: Path, every: int = 1, offset: int = 0, min_block: int = MIN_BLOCK
+    records_dir: Path,
+    eval_dir: Path,
+    every: int = 1,
+    offset: int = 0,
+    min_block: int = MIN_BLOCK,
+    min_source_words: int = MIN_SOURCE_WORDS,
 ) -> dict[str, dict]:
     """Knots per source language (and pooled) from eval records; `every`/`offset` select a share of sentences."""
     from ..evaldata import load
@@ -91,7 +97,8 @@ def fit(
     knots = {}
     for source in xs:
         x, y = np.concatenate(xs[source]), np.concatenate(ys[source])
-        knots[source] = dict(zip(("x", "y"), isotonic(x, y, min_block), strict=True)) | {"words": int(len(x))}
+        if len(x) >= min_source_words:  # fewer: the source uses the pooled curve
+            knots[source] = dict(zip(("x", "y"), isotonic(x, y, min_block), strict=True)) | {"words": int(len(x))}
     x = np.concatenate([np.concatenate(v) for v in xs.values()])
     y = np.concatenate([np.concatenate(v) for v in ys.values()])
     knots["pooled"] = dict(zip(("x", "y"), isotonic(x, y, min_block), strict=True)) | {"words": int(len(x))}
@@ -114,7 +121,8 @@ def main(records_dir: Path, eval_dir: Path, model: str) -> None:
         items = {it.index: it for it in load(eval_dir / f"{stem}.jsonl")}
         raw, cal, gold = [], [], []
         for n, line in enumerate(path.open(encoding="utf-8")):
-            cmap = ConfidenceMap(halves[1 - n % 2].get(source_of(stem) or stem))
+            half = halves[1 - n % 2]
+            cmap = ConfidenceMap(half.get(source_of(stem) or stem) or half["pooled"])
             rec = json.loads(line)
             e = token_evidence(items[rec["index"]].spans, rec["flags"])
             raw += list(e)
