@@ -34,8 +34,8 @@ CLOSED_CLASS = {w.lower() for w in FUNCTION_WORDS} | {
     "do", "does", "did", "being", "having", "because", "since", "until", "although", "though", "yet",
     "over", "under", "up", "down", "out", "off", "per", "via", "among", "within", "towards", "toward",
     "more", "most", "less", "least", "much", "many", "few", "one", "ones", "own", "same", "other", "another",
-    "she", "he", "it", "they", "we", "i", "you", "me", "her", "him", "them", "us", "its", "their", "theirs",
-    "itself", "himself", "herself", "themselves", "ourselves", "yourself", "myself", "s", "'s", "’s",
+    "me", "theirs", "itself", "himself", "herself", "themselves", "ourselves", "yourself", "myself",
+    "s", "'s", "’s",
 }  # fmt: skip
 
 

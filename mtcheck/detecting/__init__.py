@@ -62,7 +62,7 @@ class Flag:
     severity: str
     confidence: float  # calibrated: the expected share of the span's words that are wrong (see confidence.py)
     reasons: list[Reason]
-    evidence: float = 0.0  # raw combined evidence of the reasons, 1 - prod(1 - c); severity follows it
+    evidence: float = 0.0  # raw combined evidence of the reasons, 1 - prod(1 - c); ranks flags, sets confidence
     learned_p: float | None = None  # the learned detector's mean calibrated P(BAD) over the span's words
     learned_pooled: float | None = None  # the same on the pooled scale (source-blind), for severity
     hits: list[Hit] = field(default_factory=list, repr=False)  # raw evidence, for the corrections stage
@@ -292,9 +292,8 @@ def _grade(article: Article, group: list[Hit]) -> Flag:
     confidence = 1.0 - miss
     reasons = [Reason(h.code, h.message) for h in sorted(by_code.values(), key=lambda h: -h.confidence)]
     text = article.text[start:end]
-    flag = Flag(start, end, text, "minor", confidence, reasons, evidence=confidence, hits=list(group))
-    flag.severity = severity(flag)
-    return flag
+    # severity waits for the learned detector's scores of the span: `Detector.detect` sets it
+    return Flag(start, end, text, "minor", confidence, reasons, evidence=confidence, hits=list(group))
 
 
 def _strongest_by_code(hits: list[Hit]) -> dict[str, Hit]:

