@@ -11,6 +11,8 @@ import math
 import os
 from dataclasses import dataclass
 
+import numpy as np
+
 from .errors import MtcheckError
 from .modelstore import ResolvedModel, resolve
 
@@ -158,6 +160,42 @@ class LanguageModel:
             batch.append(i)
         flush()
         return results
+
+    def word_states(
+        self, texts: list[str], spans: list[list[tuple[int, int]]], layers: tuple[int, ...], batch: int = 32
+    ) -> list[np.ndarray]:
+        """Per word, the model's hidden states at the word's last piece (the given layers, concatenated), each
+        text read alone after the prefix token: what the model made of the word in its left context. Float16,
+        shape (words, layers * hidden size); zeros for a word no piece overlaps."""
+        import torch
+
+        tokenized = [self.tokenize(t) for t in texts]
+        size = self.model.config.hidden_size * len(layers)
+        out = [np.zeros((len(s), size), np.float16) for s in spans]
+        order = sorted(range(len(texts)), key=lambda i: len(tokenized[i][0]))
+        for lo in range(0, len(order), batch):
+            rows = [i for i in order[lo : lo + batch] if tokenized[i][0] and spans[i]]
+            if not rows:
+                continue
+            width = min(self.window, max(len(tokenized[i][0]) for i in rows) + 1)
+            ids = torch.full((len(rows), width), self.prefix_token_id, dtype=torch.long)
+            mask = torch.zeros((len(rows), width), dtype=torch.long)
+            for r, i in enumerate(rows):
+                piece_ids = tokenized[i][0][: width - 1]
+                ids[r, 1 : len(piece_ids) + 1] = torch.tensor(piece_ids, dtype=torch.long)
+                mask[r, : len(piece_ids) + 1] = 1
+            with torch.inference_mode():
+                hidden = self.model(
+                    input_ids=ids.to(self.device), attention_mask=mask.to(self.device), output_hidden_states=True
+                ).hidden_states
+                picked = torch.cat([hidden[k] for k in layers], -1).float().cpu().numpy()
+            for r, i in enumerate(rows):
+                offsets = tokenized[i][1][: width - 1]
+                for j, (a, b) in enumerate(spans[i]):
+                    last = [k for k, (x, y) in enumerate(offsets) if x < b and y > a]
+                    if last:
+                        out[i][j] = picked[r, last[-1] + 1]
+        return out
 
     def sequence_logprob(self, texts: list[str], contexts: list[str] | None = None) -> list[float]:
         """Log-probability (nats) of each text after its context, batched. Used to compare small edits.

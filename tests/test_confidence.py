@@ -44,12 +44,26 @@ def test_fit_from_records_gives_the_bad_share_under_flags(tmp_path):
     flags[1]["confidence"] = 0.1
     rec = [{"index": i, "flags": flags} for i in range(2)]
     (records / "mlqe-pe.xx-en.dev.records.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rec))
-    knots = fit(records, evals, min_block=1, min_source_words=1)
+    knots = fit(records, evals, min_block=1, min_source_words=1, min_source_sentences=1)
     assert set(knots) == {"xx", "pooled"}
     cmap = ConfidenceMap(knots["xx"])
     assert cmap(0.9) == pytest.approx(1 / 3)  # the raw evidence, not the old confidence, is what is mapped
     assert cmap(0.5) == pytest.approx(0.0)
     assert knots["xx"]["words"] == 10
     # a source with too few flagged words gets no curve of its own: it falls back to the pooled one
-    sparse = fit(records, evals, min_block=1, min_source_words=11)
+    sparse = fit(records, evals, min_block=1, min_source_words=11, min_source_sentences=1)
     assert "xx" not in sparse and sparse["pooled"]["words"] == 10
+
+
+def test_a_source_with_too_few_flagged_sentences_keeps_the_raw_evidence(tmp_path):
+    line = {"mt_tok": "a b c d e f", "mt_word_tags": ["BAD", "OK", "OK", "OK", "OK", "OK"]}
+    evals, records = tmp_path / "eval", tmp_path / "records"
+    evals.mkdir()
+    records.mkdir()
+    (evals / "mlqe-pe.xx-en.dev.jsonl").write_text((json.dumps(line) + "\n") * 2)
+    flags = [{"start": 0, "end": 5, "confidence": 0.2, "evidence": 0.9}]
+    rec = [{"index": i, "flags": flags} for i in range(2)]
+    (records / "mlqe-pe.xx-en.dev.records.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rec))
+    knots = fit(records, evals, min_block=1, min_source_words=1, min_source_sentences=3)
+    assert knots["xx"]["x"] == [] and knots["xx"]["sentences"] == 2
+    assert ConfidenceMap(knots["xx"])(0.9) == pytest.approx(0.9)

@@ -124,3 +124,37 @@ def test_shipped_tagger_rates_bad_words_above_ok_words_on_dev(lm):
     assert probs[tags].mean() > probs[~tags].mean() + 0.15
     # calibrated: the mean predicted P(BAD) is near the true BAD rate
     assert abs(probs.mean() - tags.mean()) < 0.08
+
+
+@pytest.mark.model
+def test_lm_word_states_are_read_at_each_words_last_piece(lm):
+    text = "Unbelievably, NATO accepted members."
+    spans = [(0, 12), (12, 13), (14, 18), (19, 27), (28, 35), (35, 36)]
+    (states,) = lm.word_states([text], [spans], (10, 30))
+    assert states.shape == (len(spans), 2 * lm.model.config.hidden_size)
+    assert np.all(np.abs(states).sum(1) > 0)
+    # the same sentence in a batch with a longer one (padding) gives the same states
+    longer = "A much longer sentence that pads the batch well beyond the first one, with more words."
+    batched = lm.word_states([text, longer], [spans, [(0, 1)]], (10, 30))[0]
+    assert np.allclose(states.astype(np.float32), batched.astype(np.float32), atol=0.05)
+
+
+@pytest.mark.model
+def test_a_tagger_widened_for_lm_states_starts_as_the_tagger_it_grew_from(lm):
+    """Zero weights for the new inputs: whatever the LM states say, the widened net gives the pooled logits."""
+    from mtcheck.detecting.features import word_features
+    from mtcheck.detecting.tagger import LMStates, Tagger
+    from mtcheck.unigram import UnigramTable
+
+    params = json.loads((DETECTOR_DIR / f"{lm.name}.json").read_text())
+    pooled = Tagger(params, DETECTOR_DIR / params["weights"])
+    config = LMStates((10, 20, 30), True, 64, lm.model.config.hidden_size)
+    widened = Tagger(params, DETECTOR_DIR / params["weights"], lm_states=config)
+    text = "The the committee have decided to postponing the vote ."
+    spans = [(m.start(), m.end()) for m in __import__("re").finditer(r"\S+", text)]
+    rows = [(text, spans, word_features(text, spans, lm.score(text), UnigramTable.load(lm.name)))]
+    states = lm.word_states([text], [spans], config.layers)
+    assert config.rows(states[0]).shape == (len(spans), config.width)
+    assert np.allclose(widened.predict(rows, states)[0], pooled.predict(rows)[0], atol=1e-4)
+    with pytest.raises(ValueError, match="word states"):
+        widened.predict(rows)

@@ -173,6 +173,10 @@ class Corrector:
                         f"the English idiom for this calque is “{hit.data['idiom']}”",
                     )
                 )
+            if hit.code == "repeated-phrase":
+                first_end = hit.data["first"][1]
+                phrase = text[hit.data["first"][0] : first_end]
+                out.append(Candidate(first_end, hit.end, "", "rule", f"keep one “{phrase}”, drop its repeats"))
         span = text[flag.start : flag.end]
         for m in _DOUBLED.finditer(span):
             a, b = flag.start + m.start(), flag.start + m.end()

@@ -398,6 +398,50 @@ def _segment_at(article: Article, pos: int) -> Segment | None:
     return None
 
 
+_LOOP_TOKEN = re.compile(r"[\w’'\-]+|[^\w\s]")
+_LOOP_MAX_TOKENS = 16
+
+
+def repeated_phrase(article: Article) -> Iterator[Hit]:
+    """A phrase repeated back to back ("Xinjiang Shaya, Xinjiang Shaya, Xinjiang Shaya, ..."): the decoding
+    loop of a neural MT system. Three copies of a short phrase, or two of a phrase of three words or more;
+    the span is the copies after the first, which a correction drops."""
+    text = article.text
+    for p_start, p_end in article.paragraphs:
+        toks = list(_LOOP_TOKEN.finditer(text, p_start, p_end))
+        words = [m.group() for m in toks]
+        i = 0
+        while i < len(words):
+            best = None  # (covered tokens, n, copies)
+            for n in range(1, min(_LOOP_MAX_TOKENS, (len(words) - i) // 2) + 1):
+                unit = words[i : i + n]
+                alpha = sum(w[0].isalpha() for w in unit)
+                if alpha == 0:
+                    continue
+                copies = 1
+                while words[i + copies * n : i + (copies + 1) * n] == unit:
+                    copies += 1
+                if copies >= 3 or (copies == 2 and alpha >= 3):
+                    if best is None or copies * n > best[0]:
+                        best = (copies * n, n, copies)
+            if best is None:
+                i += 1
+                continue
+            covered, n, copies = best
+            start, end = toks[i + n].start(), toks[i + covered - 1].end()
+            phrase = text[toks[i].start() : toks[i + n - 1].end()]
+            yield Hit(
+                start,
+                end,
+                "repeated-phrase",
+                f"“{phrase}” is repeated {copies} times in a row: a translation loop, the MT system repeated itself.",
+                0.9,
+                2.0,
+                {"first": [toks[i].start(), toks[i + n - 1].end()]},
+            )
+            i += covered
+
+
 RULES: tuple[Callable[[Article], Iterator[Hit]], ...] = (
     doubled_punctuation,
     broken_boundary,
@@ -407,6 +451,7 @@ RULES: tuple[Callable[[Article], Iterator[Hit]], ...] = (
     unbalanced_quotes,
     foreign_script,
     calques,
+    repeated_phrase,
 )
 
 

@@ -50,7 +50,11 @@ def encode_words(tokenizer, text: str, spans: list[tuple[int, int]]) -> Encoded:
     return Encoded(list(enc["input_ids"]), index)
 
 
-def build_net(encoder_dir: Path, n_features: int, trainable_layers: int = 2, hidden: int = 128):
+def build_net(
+    encoder_dir: Path, n_features: int, trainable_layers: int = 2, hidden: int = 128, lm_states: dict | None = None
+):
+    """The tagger network; with `lm_states` ({"size": input width, "hidden": projection width}) it also reads
+    the causal LM's hidden states of each word (see `LMStates`)."""
     import torch
     from transformers import AutoModel
 
@@ -59,8 +63,16 @@ def build_net(encoder_dir: Path, n_features: int, trainable_layers: int = 2, hid
             super().__init__()
             self.encoder = AutoModel.from_pretrained(encoder_dir)
             size = self.encoder.config.hidden_size
+            extra = 0
+            if lm_states:
+                width, extra = lm_states["size"], lm_states["hidden"]
+                self.register_buffer("lm_mean", torch.zeros(width))
+                self.register_buffer("lm_std", torch.ones(width))
+                self.lm_proj = torch.nn.Sequential(
+                    torch.nn.Dropout(0.1), torch.nn.Linear(width, extra), torch.nn.GELU()
+                )
             self.word_head = torch.nn.Sequential(
-                torch.nn.Linear(size + n_features, hidden),
+                torch.nn.Linear(size + n_features + extra, hidden),
                 torch.nn.GELU(),
                 torch.nn.Dropout(0.1),
                 torch.nn.Linear(hidden, 1),
@@ -74,10 +86,13 @@ def build_net(encoder_dir: Path, n_features: int, trainable_layers: int = 2, hid
                 for p in layer.parameters():
                     p.requires_grad = True
 
-        def forward(self, input_ids, attention_mask, word_index, word_mask, features):
+        def forward(self, input_ids, attention_mask, word_index, word_mask, features, states=None):
             hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
             picked = torch.gather(hidden, 1, word_index.unsqueeze(-1).expand(-1, -1, hidden.shape[-1]))
-            word_logits = self.word_head(torch.cat([picked, features], -1))[..., 0]
+            inputs = [picked, features]
+            if states is not None:
+                inputs.append(self.lm_proj((states - self.lm_mean) / self.lm_std))
+            word_logits = self.word_head(torch.cat(inputs, -1))[..., 0]
             mask = attention_mask.unsqueeze(-1).float()
             pooled = (hidden * mask).sum(1) / mask.sum(1)
             wm = word_mask.float()
@@ -90,8 +105,9 @@ def build_net(encoder_dir: Path, n_features: int, trainable_layers: int = 2, hid
     return TaggerNet()
 
 
-def collate(batch: list[tuple[Encoded, np.ndarray]], pad_id: int = 0):
-    """Pad a batch of (encoded sentence, standardised word features) into tensors."""
+def collate(batch: list[tuple[Encoded, np.ndarray]], pad_id: int = 0, states: list[np.ndarray] | None = None):
+    """Pad a batch of (encoded sentence, standardised word features) into tensors; with `states` (per sentence,
+    the words' LM states), a sixth tensor of them."""
     import torch
 
     n = len(batch)
@@ -111,13 +127,69 @@ def collate(batch: list[tuple[Encoded, np.ndarray]], pad_id: int = 0):
             word_index[i, :w] = torch.tensor(e.word_index)
             word_mask[i, :w] = True
             features[i, :w] = torch.from_numpy(np.asarray(f, np.float32))
-    return ids, attention, word_index, word_mask, features
+    if states is None:
+        return ids, attention, word_index, word_mask, features
+    lm = torch.zeros((n, words, states[0].shape[1]), dtype=torch.float32)
+    for i, st in enumerate(states):
+        lm[i, : len(st)] = torch.from_numpy(np.asarray(st, np.float32))
+    return ids, attention, word_index, word_mask, features, lm
+
+
+@dataclass
+class LMStates:
+    """Which hidden states of the causal LM a tagger reads per word: the given layers at the word's last piece,
+    and with `next` the same of the following word (how the model read on after it). Measured on et-en dev
+    (specialist, one epoch): word MCC 0.375 without them, 0.385 with layer 20, 0.396 with layers 10, 20, 30
+    and the next word's."""
+
+    layers: tuple[int, ...]
+    next: bool
+    hidden: int  # width of the projection the word head reads
+    size: int  # the LM's hidden size
+
+    @classmethod
+    def from_json(cls, data: dict | None) -> LMStates | None:
+        return cls(tuple(data["layers"]), bool(data["next"]), int(data["hidden"]), int(data["size"])) if data else None
+
+    def to_json(self) -> dict:
+        return {"layers": list(self.layers), "next": self.next, "hidden": self.hidden, "size": self.size}
+
+    @property
+    def width(self) -> int:
+        return self.size * len(self.layers) * (2 if self.next else 1)
+
+    def rows(self, raw: np.ndarray) -> np.ndarray:
+        """The tagger's input per word from `LanguageModel.word_states(..., self.layers)` of one sentence."""
+        if not self.next:
+            return raw
+        following = np.vstack([raw[1:], np.zeros((1, raw.shape[1]), raw.dtype)]) if len(raw) else raw
+        return np.concatenate([raw, following], 1)
+
+
+def load_weights(net, state: dict, path: Path) -> None:
+    """Load (fine-tuned) weights into a net. A net that also reads LM states starts from a tagger that did
+    not: its word head's first layer is widened with zero weights for the new inputs, so it starts out
+    computing exactly what the tagger it grew from did."""
+    import torch
+
+    own = net.state_dict()
+    unexpected = set(state) - set(own)
+    if unexpected:
+        raise ValueError(f"{path}: unexpected weights {sorted(unexpected)[:3]}")
+    for key, value in list(state.items()):
+        if value.shape != own[key].shape:
+            if key != "word_head.0.weight" or value.shape[0] != own[key].shape[0]:
+                raise ValueError(f"{path}: {key} has shape {tuple(value.shape)}, not {tuple(own[key].shape)}")
+            wide = torch.zeros_like(own[key])
+            wide[:, : value.shape[1]] = value
+            state[key] = wide
+    net.load_state_dict(state, strict=False)
 
 
 class Tagger:
     """Inference: a logit of BAD per word (calibrate with `calibrate` and the Platt parameters chosen on dev)."""
 
-    def __init__(self, params: dict, weights: Path, device: str = "cpu"):
+    def __init__(self, params: dict, weights: Path, device: str = "cpu", lm_states: LMStates | None = None):
         import torch
         from safetensors.torch import load_file
         from transformers import AutoTokenizer
@@ -130,20 +202,24 @@ class Tagger:
         self.mean = np.asarray(params["mean"], np.float32)
         self.std = np.asarray(params["std"], np.float32)
         self.device = device
-        self.net = build_net(encoder.path, len(self.mean), params["trainable_layers"], params["hidden"])
-        state = {k: v.float() for k, v in load_file(str(weights)).items()}
-        missing = set(state) - set(self.net.state_dict())
-        if missing:
-            raise ValueError(f"{weights}: unexpected weights {sorted(missing)[:3]}")
-        self.net.load_state_dict(state, strict=False)
+        self.lm_states = lm_states
+        wide = {"size": lm_states.width, "hidden": lm_states.hidden} if lm_states else None
+        self.net = build_net(encoder.path, len(self.mean), params["trainable_layers"], params["hidden"], wide)
+        load_weights(self.net, {k: v.float() for k, v in load_file(str(weights)).items()}, weights)
         self.net.to(device).eval()
         self._torch = torch
 
     def predict(
-        self, sentences: list[tuple[str, list[tuple[int, int]], np.ndarray]], batch_size: int = 32
+        self,
+        sentences: list[tuple[str, list[tuple[int, int]], np.ndarray]],
+        states: list[np.ndarray] | None = None,
+        batch_size: int = 32,
     ) -> list[np.ndarray]:
-        """Raw (uncalibrated) logits of BAD per word, for each (text, word spans, raw word features)."""
+        """Raw (uncalibrated) logits of BAD per word, for each (text, word spans, raw word features); a tagger
+        that reads LM states needs them per sentence (`LanguageModel.word_states` with `lm_states.layers`)."""
         torch = self._torch
+        if self.lm_states is not None and states is None:
+            raise ValueError("this tagger reads the language model's word states: pass them")
         out: list[np.ndarray] = []
         for lo in range(0, len(sentences), batch_size):
             chunk = sentences[lo : lo + batch_size]
@@ -151,7 +227,10 @@ class Tagger:
                 (encode_words(self.tokenizer, text, spans), (feats - self.mean) / self.std)
                 for text, spans, feats in chunk
             ]
-            tensors = [t.to(self.device) for t in collate(batch, self.tokenizer.pad_token_id or 0)]
+            rows = None
+            if self.lm_states is not None and states is not None:
+                rows = [self.lm_states.rows(st) for st in states[lo : lo + batch_size]]
+            tensors = [t.to(self.device) for t in collate(batch, self.tokenizer.pad_token_id or 0, rows)]
             with torch.inference_mode():
                 logits, _hter = self.net(*tensors)
             logits = logits.float().cpu().numpy()

@@ -85,6 +85,27 @@ def scored_items(lm: LanguageModel, path: Path, sample: int | None, seed: int) -
     return items, [known[it.index] for it in items]
 
 
+def word_states(lm: LanguageModel, path: Path, items: list[EvalItem], layers: tuple[int, ...]) -> list[np.ndarray]:
+    """The LM's hidden states per word (`LanguageModel.word_states`) of a file's items, cached on disk by
+    content hash and layers (float16; about 0.5 GB for 7,000 sentences and three layers)."""
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    cache = CACHE_DIR / f"{path.stem}-{digest}-{lm.name}-states{'_'.join(map(str, layers))}.pkl"
+    known: dict[int, np.ndarray] = pickle.loads(cache.read_bytes()) if cache.exists() else {}
+    todo = [it for it in items if it.index not in known]
+    started = time.time()
+    for lo in range(0, len(todo), 512):
+        chunk = todo[lo : lo + 512]
+        states = lm.word_states([it.text for it in chunk], [it.spans for it in chunk], layers)
+        known.update(zip([it.index for it in chunk], states, strict=True))
+        click.echo(f"  {path.name} LM states: {lo + len(chunk)}/{len(todo)} ({time.time() - started:.0f} s)", err=True)
+    if todo:
+        CACHE_DIR.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_suffix(".tmp")
+        tmp.write_bytes(pickle.dumps(known))
+        tmp.replace(cache)
+    return [known[it.index] for it in items]
+
+
 def fit_platt(logits: np.ndarray, y: np.ndarray) -> list[float]:
     """Logistic calibration of the logits on dev (two parameters, Newton steps)."""
     a, b = 1.0, 0.0
@@ -146,6 +167,7 @@ def save_trainable(net, path: Path) -> None:
     from safetensors.torch import save_file
 
     trainable = {n for n, q in net.named_parameters() if q.requires_grad}
+    trainable |= {n for n, _b in net.named_buffers() if n.startswith("lm_")}  # the LM states' standardisation
     save_file({k: v.half().contiguous() for k, v in net.state_dict().items() if k in trainable}, str(path))
 
 

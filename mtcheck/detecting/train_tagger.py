@@ -34,6 +34,7 @@ class Examples:
         self.features = [(r - mean) / std for r in rows]
         self.labels = [np.asarray(it.tags, np.float32) for it in items]
         self.hter = np.array([np.nan if it.hter is None else it.hter for it in items], np.float32)
+        self.states: list[np.ndarray] | None = None  # per sentence, the LM states rows a tagger reads (if any)
 
     def __len__(self) -> int:
         return len(self.encoded)
@@ -50,12 +51,14 @@ class Examples:
 def _tensors(ex: Examples, idx: list[int], pad_id: int):
     import torch
 
-    ids, attention, word_index, word_mask, features = collate([(ex.encoded[i], ex.features[i]) for i in idx], pad_id)
+    states = [ex.states[i] for i in idx] if ex.states is not None else None
+    inputs = collate([(ex.encoded[i], ex.features[i]) for i in idx], pad_id, states)
+    word_mask = inputs[3]
     labels = torch.zeros(word_mask.shape, dtype=torch.float32)
     for row, i in enumerate(idx):
         labels[row, : len(ex.labels[i])] = torch.from_numpy(ex.labels[i])
     hter = torch.from_numpy(ex.hter[idx])
-    return (ids, attention, word_index, word_mask, features), labels, hter
+    return inputs, labels, hter
 
 
 def predict(net, ex: Examples, pad_id: int, size: int = 64) -> tuple[list[np.ndarray], np.ndarray]:
