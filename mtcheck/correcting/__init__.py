@@ -116,6 +116,8 @@ class Corrector:
         )
         for c, score in zip(candidates, scores, strict=True):
             removed = article.text[c.start : c.end]
+            if c.source == "rule" and not c.replacement and _only_repeats(removed, c.sentence):
+                removed = ""  # dropping repeated copies loses no word: no SLOR charge for the words it removes
             c.gain = score - base - (self._unigram(removed) - self._unigram(c.replacement))
         candidates.sort(key=lambda c: -c.gain)
         need = self.settings.min_gain_by_source
@@ -234,6 +236,12 @@ class Corrector:
                         )
                     )
         return out
+
+
+def _only_repeats(removed: str, sentence: str) -> bool:
+    """Every word of `removed` is still in `sentence`."""
+    kept = {w.lower() for w in re.findall(r"[\w’'\-]+", sentence)}
+    return all(w.lower() in kept for w in re.findall(r"[\w’'\-]+", removed))
 
 
 def _edit_end(article: Article, flag: Flag) -> int:

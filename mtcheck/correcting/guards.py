@@ -46,12 +46,13 @@ class Verdict:
     why: str = ""
 
 
-def _names(sentence: str) -> Counter:
-    """Capitalised words that are not sentence-initial and not function words: names, roughly."""
+def _names(sentence: str, first: int = 1) -> Counter:
+    """Capitalised words that are not sentence-initial (from word `first` on) and not function words: names,
+    roughly. A flagged span is a piece of a sentence: its first word counts too (first=0)."""
     words = re.findall(r"[\w’'\-]+", sentence)
     out: Counter = Counter()
     for i, w in enumerate(words):
-        if i > 0 and w[0].isupper() and w not in FUNCTION_WORDS and w not in ("The", "A", "An"):
+        if i >= first and w[0].isupper() and w not in FUNCTION_WORDS and w not in ("The", "A", "An"):
             out[w] += 1
     return out
 
@@ -95,7 +96,7 @@ def check(
     neg_span = len(NEGATION.findall(span_text))
     if neg_after != neg_before and not (neg_span and abs(neg_after - neg_before) <= neg_span):
         return Verdict(False, "negation", f"changes the negation ({neg_before} -> {neg_after})")
-    lost_names = (_names(original) - _names(span_text)) - _names(corrected)
+    lost_names = (_names(original) - _names(span_text, first=0)) - _names(corrected)
     if lost_names:
         return Verdict(False, "name", f"drops or changes a name ({', '.join(sorted(lost_names))})")
     if len(QUOTE.findall(original)) - len(QUOTE.findall(span_text)) > len(QUOTE.findall(corrected)):
