@@ -16,13 +16,14 @@ from itertools import combinations
 
 from ..detecting import Flag
 from ..detecting.rules import FUNCTION_WORDS, PRONOUNS
+from ..detecting.rules import TOKEN as _TOKEN
 from ..document import Article
 from ..scoring import LanguageModel
 from ..unigram import UnigramTable
 from . import guards
 from .rewrite import Rewriter
 
-_TOKEN = re.compile(r"[\w’'\-]+|[^\w\s]")
+_WORD = re.compile(r"[\w’'\-]+")
 _DOUBLED = re.compile(r"([.,;:!?])(\s+[.,;:])+(?![.\w])")
 _BRACKET = re.compile(r"\s?\[[^\[\]\n]{1,80}\]\s?")
 
@@ -154,7 +155,7 @@ class Corrector:
         """Unigram surprisal of the words of a text (punctuation carries no SLOR adjustment)."""
         if self.unigram is None:
             return 0.0
-        words = re.findall(r"[\w’'\-]+", text)
+        words = _WORD.findall(text)
         return sum(self.unigram.surprisal(i) for w in words for i in self.lm.tokenize(" " + w)[0])
 
     def _candidates(self, article: Article, flag: Flag, lo: int, hi: int) -> list[Candidate]:
@@ -240,8 +241,8 @@ class Corrector:
 
 def _only_repeats(removed: str, sentence: str) -> bool:
     """Every word of `removed` is still in `sentence`."""
-    kept = {w.lower() for w in re.findall(r"[\w’'\-]+", sentence)}
-    return all(w.lower() in kept for w in re.findall(r"[\w’'\-]+", removed))
+    kept = {w.lower() for w in _WORD.findall(sentence)}
+    return all(w.lower() in kept for w in _WORD.findall(removed))
 
 
 def _edit_end(article: Article, flag: Flag) -> int:

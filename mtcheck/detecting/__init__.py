@@ -26,7 +26,7 @@ from ..document import Article
 from ..errors import MtcheckError
 from ..scoring import LanguageModel, TokenScore
 from ..unigram import UnigramTable
-from .confidence import ConfidenceMap
+from .confidence import ConfidenceMap, curve_for
 from .features import word_features, word_spans
 from .lmsignals import LMSignals, Settings
 from .rules import FUNCTION_WORDS, Hit, run_rules
@@ -148,8 +148,7 @@ class Detector:
             }
         )
         curves = params.get("flag_confidence", {})
-        own = curves.get(source_lang or "")  # an empty curve: too few dev flags, raw evidence (confidence.py)
-        self.confidence_map = ConfidenceMap(own if own is not None else curves.get("pooled"))
+        self.confidence_map = ConfidenceMap(curve_for(curves, source_lang))
         self.learned_meta["flag_confidence"] = "calibrated" if curves else "raw"
 
     def signature(self) -> str:

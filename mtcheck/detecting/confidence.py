@@ -61,6 +61,12 @@ class ConfidenceMap:
         return float(np.interp(evidence, self.x, self.y))
 
 
+def curve_for(curves: dict, source: str | None) -> dict | None:
+    """A source's own curve (an empty one: too few dev flags, raw evidence), else the pooled one."""
+    own = curves.get(source or "")
+    return own if own is not None else curves.get("pooled")
+
+
 def token_evidence(spans: list[tuple[int, int]], flags: list[dict], key: str = "evidence") -> np.ndarray:
     """Per word, the highest evidence of a flag covering it (0: no flag)."""
     return np.array(
@@ -143,8 +149,7 @@ def main(records_dir: Path, eval_dir: Path, model: str) -> None:
         raw, cal, gold = [], [], []
         for n, line in enumerate(path.open(encoding="utf-8")):
             half = halves[1 - n % 2]
-            own = half.get(source_of(stem) or stem)
-            cmap = ConfidenceMap(own if own is not None else half["pooled"])
+            cmap = ConfidenceMap(curve_for(half, source_of(stem) or stem))
             rec = json.loads(line)
             e = token_evidence(items[rec["index"]].spans, rec["flags"])
             raw += list(e)

@@ -398,7 +398,7 @@ def _segment_at(article: Article, pos: int) -> Segment | None:
     return None
 
 
-_LOOP_TOKEN = re.compile(r"[\w’'\-]+|[^\w\s]")
+TOKEN = re.compile(r"[\w’'\-]+|[^\w\s]")  # a word (with ’ ' -) or one punctuation mark
 _LOOP_MAX_TOKENS = 16
 
 
@@ -408,7 +408,7 @@ def repeated_phrase(article: Article) -> Iterator[Hit]:
     the span is the copies after the first, which a correction drops."""
     text = article.text
     for p_start, p_end in article.paragraphs:
-        toks = list(_LOOP_TOKEN.finditer(text, p_start, p_end))
+        toks = list(TOKEN.finditer(text, p_start, p_end))
         words = [m.group() for m in toks]
         i = 0
         while i < len(words):

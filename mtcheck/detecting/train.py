@@ -54,12 +54,26 @@ def sample_items(path: Path, sample: int | None, seed: int) -> list[EvalItem]:
     return items
 
 
+def _cache_path(path: Path, lm: LanguageModel, tag: str = "") -> Path:
+    """Where per-sentence LM results of a data file are cached: by the file's content hash, model and tag."""
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    return CACHE_DIR / f"{path.stem}-{digest}-{lm.name}{tag}.pkl"
+
+
+def _write_cache(cache: Path, known: dict) -> None:
+    """Atomically, so an interrupted run leaves the previous cache whole."""
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    tmp = cache.with_suffix(".tmp")
+    tmp.write_bytes(pickle.dumps(known))
+    tmp.replace(cache)
+
+
 def _score_cache(path: Path, lm: LanguageModel) -> tuple[Path, dict[int, list[TokenScore]]]:
     """LM scores of a data file by line index, kept across runs (a larger sample only scores what is new).
     Caches of the older layout (one list per seeded sample) are read in too."""
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
-    cache = CACHE_DIR / f"{path.stem}-{digest}-{lm.name}.pkl"
+    cache = _cache_path(path, lm)
     known: dict[int, list[TokenScore]] = pickle.loads(cache.read_bytes()) if cache.exists() else {}
+    digest = cache.name.removeprefix(f"{path.stem}-")[:16]
     for old in CACHE_DIR.glob(f"{path.stem}-{digest}-{lm.name}-*-*.pkl"):
         sample, seed = old.stem.rsplit("-", 2)[-2:]
         items = sample_items(path, None if sample == "None" else int(sample), int(seed))
@@ -78,18 +92,14 @@ def scored_items(lm: LanguageModel, path: Path, sample: int | None, seed: int) -
         known.update(zip([it.index for it in chunk], lm.score_many([it.text for it in chunk]), strict=True))
         click.echo(f"  {path.name}: {min(lo + 128, len(todo))}/{len(todo)} ({time.time() - started:.0f} s)", err=True)
         if (lo // 128) % 10 == 9 or lo + 128 >= len(todo):  # resumable: saved every 1,280 sentences
-            CACHE_DIR.mkdir(parents=True, exist_ok=True)
-            tmp = cache.with_suffix(".tmp")
-            tmp.write_bytes(pickle.dumps(known))
-            tmp.replace(cache)
+            _write_cache(cache, known)
     return items, [known[it.index] for it in items]
 
 
 def word_states(lm: LanguageModel, path: Path, items: list[EvalItem], layers: tuple[int, ...]) -> list[np.ndarray]:
     """The LM's hidden states per word (`LanguageModel.word_states`) of a file's items, cached on disk by
     content hash and layers (float16; about 0.5 GB for 7,000 sentences and three layers)."""
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
-    cache = CACHE_DIR / f"{path.stem}-{digest}-{lm.name}-states{'_'.join(map(str, layers))}.pkl"
+    cache = _cache_path(path, lm, f"-states{'_'.join(map(str, layers))}")
     known: dict[int, np.ndarray] = pickle.loads(cache.read_bytes()) if cache.exists() else {}
     todo = [it for it in items if it.index not in known]
     started = time.time()
@@ -99,10 +109,7 @@ def word_states(lm: LanguageModel, path: Path, items: list[EvalItem], layers: tu
         known.update(zip([it.index for it in chunk], states, strict=True))
         click.echo(f"  {path.name} LM states: {lo + len(chunk)}/{len(todo)} ({time.time() - started:.0f} s)", err=True)
     if todo:
-        CACHE_DIR.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_suffix(".tmp")
-        tmp.write_bytes(pickle.dumps(known))
-        tmp.replace(cache)
+        _write_cache(cache, known)
     return [known[it.index] for it in items]
 
 
