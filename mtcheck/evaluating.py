@@ -66,21 +66,25 @@ def token_confidences(item: EvalItem, flags: list[dict]) -> list[float]:
     ]
 
 
+def expected_calibration_error(p: np.ndarray, y: np.ndarray, bins: int = 10) -> float:
+    """Mean |predicted probability - observed rate| over equal-width bins, weighted by the bins' shares."""
+    p, y = np.asarray(p, float), np.asarray(y, float)
+    edges = np.linspace(0, 1, bins + 1)
+    total = 0.0
+    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+        m = ((p > lo) | (lo == 0) & (p == 0)) & (p <= hi)  # (lo, hi]: a confidence of 0.9 is judged with 0.85
+        if m.any():
+            total += m.sum() / len(p) * abs(p[m].mean() - y[m].mean())
+    return float(total)
+
+
 def calibration_error(confidence: list[float], gold: list[bool], bins: int = 10) -> float | None:
     """Expected calibration error of flag confidence over the flagged tokens: |confidence - BAD rate|."""
     c = np.asarray(confidence, float)
-    g = np.asarray(gold, float)
     flagged = c > 0
     if not flagged.any():
         return None
-    c, g = c[flagged], g[flagged]
-    total = 0.0
-    edges = np.linspace(0, 1, bins + 1)
-    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
-        m = (c > lo) & (c <= hi)
-        if m.any():
-            total += m.sum() / len(c) * abs(c[m].mean() - g[m].mean())
-    return float(total)
+    return expected_calibration_error(c[flagged], np.asarray(gold, float)[flagged], bins)
 
 
 @dataclass

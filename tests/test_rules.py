@@ -13,6 +13,8 @@ def test_a_stop_after_an_abbreviation_is_not_doubled_punctuation():
     assert not doubled("Shanghai Electric Co., Ltd. signed the deal.")
     assert not doubled("Rice, wheat etc.; all prices rose.")
     assert not doubled("The U.S., China and Japan agreed.")
+    assert not doubled("At 8 a.m., most stations showed green.")
+    assert not doubled("Some fruit, e.g., apples, is cheap.")
     assert doubled("It is our sovereign right. . We go on.")
     assert doubled("He said it., then left.")
 

@@ -190,9 +190,9 @@ def doubled_punctuation(article: Article) -> Iterator[Hit]:
                 text[m.start()] == "."
                 and not text[m.start() + 1].isspace()
                 and before
-                and _abbreviation(text[before[0] : before[1]])
+                and (_abbreviation(text[before[0] : before[1]]) or _DOTTED.search(text, seg.start, m.start()))
             ):
-                continue  # "Co., Ltd.", "etc.;", "J.," : the stop ends an abbreviation
+                continue  # "Co., Ltd.", "etc.;", "J.,", "8 a.m.," : the stop ends an abbreviation
             start = before[0] if before else m.start()
             yield Hit(
                 start,
@@ -205,6 +205,8 @@ def doubled_punctuation(article: Article) -> Iterator[Hit]:
             )
 
 
+# dotted initials of either case just before a stop: "a.m", "p.m", "e.g", "U.S"
+_DOTTED = re.compile(r"(?<![\w.])(?:\w\.)+\w$")
 _ABBREVIATIONS = {"etc", "al", "co", "corp", "inc", "ltd", "jr", "sr", "st", "no", "vs", "dept", "govt"}
 
 

@@ -132,16 +132,6 @@ def platt(logits: np.ndarray, ab: list[float]) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(ab[0] * logits + ab[1], -40, 40)))
 
 
-def ece(p: np.ndarray, y: np.ndarray, bins: int = 10) -> float:
-    edges = np.linspace(0, 1, bins + 1)
-    total = 0.0
-    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
-        m = (p >= lo) & (p < hi if hi < 1 else p <= hi)
-        if m.any():
-            total += m.sum() / len(p) * abs(p[m].mean() - y[m].mean())
-    return float(total)
-
-
 def best_threshold(p: dict[str, np.ndarray], y: dict[str, np.ndarray]) -> float:
     """The threshold with the best mean word MCC over the given dev sets."""
     from ..evaluating import mcc
@@ -153,7 +143,7 @@ def best_threshold(p: dict[str, np.ndarray], y: dict[str, np.ndarray]) -> float:
 def calibrate_on_dev(logits: list[np.ndarray], y: np.ndarray, hter: np.ndarray) -> tuple[list[float], float, dict]:
     """One source's dev split: its Platt calibration, its MCC-best threshold, and the figures they give (word
     MCC and ECE, HTER Pearson of the mean calibrated P(BAD) where the data has HTER)."""
-    from ..evaluating import mcc, pearson
+    from ..evaluating import expected_calibration_error, mcc, pearson
 
     z = np.concatenate(logits)
     ab = fit_platt(z, y.astype(float))
@@ -163,7 +153,7 @@ def calibrate_on_dev(logits: list[np.ndarray], y: np.ndarray, hter: np.ndarray) 
     known = ~np.isnan(hter)
     figures = {
         "mcc": round(mcc(list(p >= threshold), list(y)), 4),
-        "ece": round(ece(p, y.astype(float)), 4),
+        "ece": round(expected_calibration_error(p, y), 4),
         "hter_pearson": round(pearson(list(share[known]), list(hter[known])), 4) if known.any() else None,
     }
     return ab, threshold, figures
@@ -195,7 +185,7 @@ def save_trainable(net, path: Path) -> None:
 def main(model: str, eval_dir: Path, per_file: int, epochs: int, seed: int, cache_only: bool, files: str) -> None:
     from transformers import AutoTokenizer
 
-    from ..evaluating import mcc
+    from ..evaluating import expected_calibration_error, mcc
     from .train_tagger import Examples, predict, sentence_rows, train_tagger
 
     started = time.time()
@@ -263,7 +253,7 @@ def main(model: str, eval_dir: Path, per_file: int, epochs: int, seed: int, cach
         by_source[src] = {"platt": ab, "threshold": t}
         figures[src] = {
             "mcc_pooled": round(mcc(list(p_pooled[src] >= threshold), list(labels[src])), 4),
-            "ece_pooled": round(ece(p_pooled[src], labels[src].astype(float)), 4),
+            "ece_pooled": round(expected_calibration_error(p_pooled[src], labels[src]), 4),
             **own,
             "bad_rate": round(float(labels[src].mean()), 4),
         }
