@@ -1,7 +1,10 @@
 """Meaning guards: a proposed reading must not change what the sentence says.
 
 Numbers, negations, names and quotations must survive unless the flagged span itself is the error, and the
-sentence embedding (all-MiniLM-L6-v2) of the corrected sentence must stay close to the original's.
+sentence embedding (all-MiniLM-L6-v2) of the corrected sentence must stay close to the original's. A number or
+a negation inside the span may change only by a rule's fix (a calque's idiom: "not just the beginning for" ->
+"a non-starter for"): that a span reads as garbled does not tell a small edit or the rewrite that its "not" is
+the error, and on the seed an edit "delete “not”" turned a refusal into its opposite.
 
 Content words must survive too (the `content` guard): mtcheck reads the English alone, so it cannot know which
 noun, verb or adjective the source meant, and the language model's favourite swaps ("privileges" -> "power",
@@ -85,7 +88,8 @@ def check(
         kept = _kept_outside(original, corrected, span)
         if kept < MIN_KEPT:
             return Verdict(False, "context", f"rewrites words outside the flagged span (keeps {kept:.0%} of them)")
-    numbers_before = Counter(NUMBER.findall(original)) - Counter(NUMBER.findall(span_text))
+    own = span_text if source == "rule" else ""  # the numbers and negations that may change (see the docstring)
+    numbers_before = Counter(NUMBER.findall(original)) - Counter(NUMBER.findall(own))
     numbers_after = Counter(NUMBER.findall(corrected))
     lost = numbers_before - numbers_after
     if lost or Counter(NUMBER.findall(corrected)) - Counter(NUMBER.findall(original)):
@@ -93,7 +97,7 @@ def check(
         return Verdict(False, "number", f"changes a number ({changed})")
     neg_before = len(NEGATION.findall(original))
     neg_after = len(NEGATION.findall(corrected))
-    neg_span = len(NEGATION.findall(span_text))
+    neg_span = len(NEGATION.findall(own))
     if neg_after != neg_before and not (neg_span and abs(neg_after - neg_before) <= neg_span):
         return Verdict(False, "negation", f"changes the negation ({neg_before} -> {neg_after})")
     lost_names = (_names(original) - _names(span_text, first=0)) - _names(corrected)
