@@ -26,7 +26,6 @@ from ..document import Article
 from ..errors import MtcheckError
 from ..scoring import LanguageModel, TokenScore
 from ..unigram import UnigramTable
-from .confidence import ConfidenceMap, curve_for
 from .features import word_features, word_spans
 from .lmsignals import LMSignals, Settings
 from .rules import FUNCTION_WORDS, Hit, run_rules
@@ -104,6 +103,10 @@ class Detector:
         self.signals = LMSignals(lm, self.unigram, self.settings) if lm else None
         self.learned: Tagger | None = None
         self.learned_meta: dict = {}
+        # imported here, not at the top: `python -m mtcheck.detecting.confidence` (the curve fit) would otherwise
+        # find its own module already imported by this package and warn
+        from .confidence import ConfidenceMap
+
         self.confidence_map = ConfidenceMap(None)
         path = DETECTOR_DIR / f"{lm.name}.json" if lm else None
         if lm is not None and path is not None and path.exists():
@@ -147,6 +150,8 @@ class Detector:
                 "source_lang": source_lang if own else None,
             }
         )
+        from .confidence import ConfidenceMap, curve_for  # see __init__
+
         curves = params.get("flag_confidence", {})
         self.confidence_map = ConfidenceMap(curve_for(curves, source_lang))
         self.learned_meta["flag_confidence"] = "calibrated" if curves else "raw"
