@@ -72,7 +72,7 @@ def expected_calibration_error(p: np.ndarray, y: np.ndarray, bins: int = 10) -> 
     edges = np.linspace(0, 1, bins + 1)
     total = 0.0
     for lo, hi in zip(edges[:-1], edges[1:], strict=True):
-        m = ((p > lo) | (lo == 0) & (p == 0)) & (p <= hi)  # (lo, hi]: a confidence of 0.9 is judged with 0.85
+        m = ((p > lo) | ((lo == 0) & (p == 0))) & (p <= hi)  # (lo, hi]: a confidence of 0.9 is judged with 0.85
         if m.any():
             total += m.sum() / len(p) * abs(p[m].mean() - y[m].mean())
     return float(total)

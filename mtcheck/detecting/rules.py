@@ -186,11 +186,12 @@ def doubled_punctuation(article: Article) -> Iterator[Hit]:
     for seg in _sentences(article):
         for m in _DOUBLED_PUNCT.finditer(text, seg.start, seg.end):
             before = _word_before(text, m.start(), seg.start)
+            dotted = _DOTTED_WORD.search(text, seg.start, m.start())  # "a.m", "U.S": the word with its inner stops
             if (
                 text[m.start()] == "."
                 and not text[m.start() + 1].isspace()
-                and before
-                and (_abbreviation(text[before[0] : before[1]]) or _DOTTED.search(text, seg.start, m.start()))
+                and dotted
+                and _abbreviation(dotted.group())
             ):
                 continue  # "Co., Ltd.", "etc.;", "J.,", "8 a.m.," : the stop ends an abbreviation
             start = before[0] if before else m.start()
@@ -205,13 +206,12 @@ def doubled_punctuation(article: Article) -> Iterator[Hit]:
             )
 
 
-# dotted initials of either case just before a stop: "a.m", "p.m", "e.g", "U.S"
-_DOTTED = re.compile(r"(?<![\w.])(?:\w\.)+\w$")
+_DOTTED_WORD = re.compile(r"[\w.]+$")
 _ABBREVIATIONS = {"etc", "al", "co", "corp", "inc", "ltd", "jr", "sr", "st", "no", "vs", "dept", "govt"}
 
 
 def _abbreviation(word: str) -> bool:
-    """A word that a full stop ends as an abbreviation: a known one, initials ("J", "U.S"), or a short
+    """A word that a full stop ends as an abbreviation: a known one, initials ("J", "U.S", "a.m"), or a short
     capitalised word with no vowel ("Mr", "Dr")."""
     w = word.rstrip(".")
     if w.lower() in _ABBREVIATIONS or (len(w) <= 2 and w[:1].isupper()):
