@@ -151,8 +151,10 @@ def evaluate(
     batch: int = 64,
     progress=None,
     min_confidence: float = 0.5,
+    skip: set[int] | None = None,
 ) -> tuple[EvalResult, list[dict]]:
-    items = load(path, limit)
+    """The detector over a data file (its first `limit` lines, less the line indices in `skip`)."""
+    items = [it for it in load(path, limit) if it.index not in (skip or set())]
     pred: list[bool] = []
     gold: list[bool] = []
     confidence: list[float] = []

@@ -57,3 +57,26 @@ def test_fit_from_records_gives_the_bad_share_under_flags(tmp_path):
     few = fit(records, evals, min_block=1, min_source_words=1, min_source_sentences=3)
     assert few["xx"]["x"] == [] and few["xx"]["sentences"] == 2
     assert ConfidenceMap(few["xx"])(0.9) == pytest.approx(0.9)
+
+
+def test_a_source_with_train_records_is_fitted_on_them_and_the_pooled_curve_on_dev(tmp_path):
+    """Records of held-out train lines (`eval --skip-trained`) fit their source's curve; dev records still fit
+    the pooled curve, and the source's dev records no longer shape its own curve."""
+    line = {"mt_tok": "a b c d", "mt_word_tags": ["BAD", "BAD", "OK", "OK"]}
+    evals, records = tmp_path / "eval", tmp_path / "records"
+    evals.mkdir()
+    records.mkdir()
+    for name in ("wmt22qe.zh-en.dev2022", "wmt22qe.zh-en.train2021news"):
+        (evals / f"{name}.jsonl").write_text((json.dumps(line) + "\n") * 4)
+    # dev: the flag covers the two OK words; train: the two BAD words
+    dev = [{"index": i, "flags": [{"start": 4, "end": 7, "confidence": 0.8, "evidence": 0.8}]} for i in range(4)]
+    train = [{"index": i, "flags": [{"start": 0, "end": 3, "confidence": 0.8, "evidence": 0.8}]} for i in range(4)]
+    for name, rec in (("wmt22qe.zh-en.dev2022", dev), ("wmt22qe.zh-en.train2021news", train)):
+        (records / f"{name}.records.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rec))
+    knots = fit(records, evals, min_block=1, min_source_words=1, min_source_sentences=1)
+    assert knots["zh"]["fitted_on"] == "train" and knots["zh"]["sentences"] == 4
+    assert ConfidenceMap(knots["zh"])(0.8) == pytest.approx(1.0)  # the train lines' BAD share
+    assert ConfidenceMap(knots["pooled"])(0.8) == pytest.approx(0.0)  # dev only
+    # the dev halves of the held-out check shrink the dev minimums, not the train ones
+    half = fit(records, evals, every=2, offset=0, min_block=1, min_source_words=1, min_source_sentences=5)
+    assert half["zh"]["x"] == [] and half["zh"]["sentences"] == 4

@@ -84,3 +84,25 @@ def test_eval_command_prints_the_table(tiny):
         assert row in out
     # the broken boundary in line 2 is found: some BAD token is predicted
     assert "word MCC" in out and "F1-BAD / F1-OK       0.000" not in out
+
+
+def test_skip_trained_measures_only_train_lines_no_tagger_saw(tmp_path):
+    """`--skip-trained` on a train split leaves out the seeded sample the shipped taggers trained on (2,500 lines of
+    zh news MQM train): of 2,503 lines, exactly the 3 outside that sample are measured and recorded."""
+    from mtcheck.detecting.train import sample_items
+
+    path = tmp_path / "wmt22qe.zh-en.train2021news.jsonl"
+    lines = [{"mt_tok": f"Line number {n} is plain .", "mt_word_tags": ["OK"] * 6} for n in range(2503)]
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    records = tmp_path / "records"
+    result = subprocess.run(
+        [sys.executable, "-m", "mtcheck", "eval", str(path), "--skip-trained", "--records", str(records), "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "2500 lines the taggers were trained on left out, 3 measured" in result.stdout
+    measured = [json.loads(line)["index"] for line in (records / f"{path.stem}.records.jsonl").open()]
+    trained = {it.index for it in sample_items(path, 2500, 13)}
+    assert len(measured) == 3 and set(measured) == set(range(2503)) - trained

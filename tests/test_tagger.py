@@ -158,3 +158,40 @@ def test_a_tagger_widened_for_lm_states_starts_as_the_tagger_it_grew_from(lm):
     assert np.allclose(widened.predict(rows, states)[0], pooled.predict(rows)[0], atol=1e-4)
     with pytest.raises(ValueError, match="word states"):
         widened.predict(rows)
+    # the word-context convolution also starts at zero: still the pooled logits
+    with_context = Tagger(params, DETECTOR_DIR / params["weights"], lm_states=config, context=9)
+    assert np.allclose(with_context.predict(rows, states)[0], pooled.predict(rows)[0], atol=1e-4)
+
+
+@pytest.mark.model
+def test_the_et_specialist_averages_its_members_and_checks_each_ones_hash(lm, tmp_path, monkeypatch):
+    """The shipped et specialist is an ensemble: its logits are the mean of its members' (each member alone gives
+    other logits), and a member whose bytes do not match its recorded hash is refused."""
+    import mtcheck.detecting as detecting
+    from mtcheck.detecting import Detector
+    from mtcheck.detecting.tagger import TaggerEnsemble
+    from mtcheck.reading import line_article
+
+    params = json.loads((DETECTOR_DIR / f"{lm.name}.json").read_text())
+    special = params["by_source"]["et"]["specialist"]
+    assert len(special["members"]) >= 2
+    detector = Detector(lm, source_lang="et")
+    ensemble = detector.line_tagger
+    assert isinstance(ensemble, TaggerEnsemble) and len(ensemble.members) == len(special["members"])
+    article = line_article("The the committee have decided to postponing the vote until next of week .", 0, "t")
+    rows = [(article.text, [(0, 3), (4, 7), (8, 17)], np.zeros((3, len(ensemble.members[0].mean)), np.float32))]
+    states = lm.word_states([article.text], [rows[0][1]], ensemble.lm_states.layers)
+    each = [m.predict(rows, states)[0] for m in ensemble.members]
+    assert np.allclose(ensemble.predict(rows, states)[0], np.mean(each, 0), atol=1e-5)
+    assert not np.allclose(each[0], each[1], atol=1e-3)
+
+    for name in {params["weights"]} | {m["weights"] for m in special["members"]}:
+        shutil.copy(DETECTOR_DIR / name, tmp_path / name)
+    (tmp_path / f"{lm.name}.json").write_text(json.dumps(params))
+    with open(tmp_path / special["members"][-1]["weights"], "r+b") as f:
+        f.seek(-4, 2)
+        f.write(b"\x00\x01\x02\x03")
+    monkeypatch.setattr(detecting, "DETECTOR_DIR", tmp_path)
+    detector = detecting.Detector(lm)  # the pooled tagger is intact
+    with pytest.raises(MtcheckError, match="do not match the sha256"):
+        detector.use_source("et")

@@ -10,6 +10,7 @@ import click
 from tqdm import tqdm
 
 from ..detecting.tagger import source_of
+from ..detecting.train import trained_indices
 from ..evaldata import load
 from ..evaluating import evaluate
 from ..pipeline import Checker
@@ -39,6 +40,12 @@ from .options import device_option, model_option, quiet_option
     default=None,
     help="Folder for one JSONL per file: every sentence's predicted and gold tags, fluency and flags.",
 )
+@click.option(
+    "--skip-trained",
+    is_flag=True,
+    help="Leave out the lines the shipped taggers were trained on (their seeded sample of a train split), so that "
+    "train lines they never saw can fit calibration (`python -m mtcheck.detecting.confidence`).",
+)
 @model_option
 @device_option
 @quiet_option
@@ -48,6 +55,7 @@ def eval_command(
     corrections: bool,
     source_lang: str,
     records: Path | None,
+    skip_trained: bool,
     model: str | None,
     device: str,
     quiet: bool,
@@ -60,9 +68,14 @@ def eval_command(
     for path in files:
         checker.detector.use_source({"auto": source_of(path.name), "none": None}.get(source_lang, source_lang))
         click.echo(f"settings {checker.settings()['signature']}")
-        total = len(load(path, limit))
+        skip = trained_indices(checker.detector.tagger_params, path) if skip_trained else set()
+        total = len([it for it in load(path, limit) if it.index not in skip])
+        if skip:
+            click.echo(f"{path.name}: {len(skip)} lines the taggers were trained on left out, {total} measured")
+        if not total:
+            continue
         with tqdm(total=total, desc=path.name, unit="sent", disable=quiet, file=sys.stderr) as bar:
-            result, rows = evaluate(checker, path, limit, progress=bar.update)
+            result, rows = evaluate(checker, path, limit, progress=bar.update, skip=skip)
         if records is not None:
             records.mkdir(parents=True, exist_ok=True)
             out = records / f"{path.stem}.records.jsonl"

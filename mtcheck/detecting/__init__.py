@@ -29,7 +29,7 @@ from ..unigram import UnigramTable
 from .features import word_features, word_spans
 from .lmsignals import LMSignals, Settings
 from .rules import FUNCTION_WORDS, Hit, run_rules
-from .tagger import DETECTOR_DIR, LMStates, Tagger, calibrate
+from .tagger import DETECTOR_DIR, LMStates, Tagger, TaggerEnsemble, calibrate
 
 SEVERITIES = ("minor", "major", "critical")
 STRONG_LEARNED_P = 0.85  # pooled P(BAD): fires on about 1% of dev post-edits (see the module docstring)
@@ -108,15 +108,21 @@ class Detector:
         from .confidence import ConfidenceMap
 
         self.confidence_map = ConfidenceMap(None)
+        self._params: dict = {}
         path = DETECTOR_DIR / f"{lm.name}.json" if lm else None
         if lm is not None and path is not None and path.exists():
             params = json.loads(path.read_text())
             self.learned = _load_tagger(params, params["weights"], params["weights_sha256"], path.name, lm.device)
             self.line_tagger = self.learned
-            self._specialists: dict[str, Tagger] = {}
+            self._specialists: dict[str, Tagger | TaggerEnsemble] = {}
             self._params = params
             self.learned_meta = {"sha256": hashlib.sha256(path.read_bytes()).hexdigest(), "command": params["command"]}
             self.use_source(source_lang)
+
+    @property
+    def tagger_params(self) -> dict:
+        """The learned detector's JSON (how it was trained, its calibrations); empty without one."""
+        return self._params
 
     def use_source(self, source_lang: str | None) -> None:
         """A known source language has its own calibration and line threshold, chosen on its dev split, and its
@@ -130,14 +136,20 @@ class Detector:
         self.line_tagger = self.learned
         if special and source_lang:
             if source_lang not in self._specialists:
-                self._specialists[source_lang] = _load_tagger(
-                    params,
-                    special["weights"],
-                    special["weights_sha256"],
-                    f"{self.lm.name}.json",
-                    self.lm.device,
-                    LMStates.from_json(special.get("lm_states")),
-                )
+                # a specialist is one tagger or an ensemble of seeds (its "members"), all of one design
+                members = [
+                    _load_tagger(
+                        params,
+                        member["weights"],
+                        member["weights_sha256"],
+                        f"{self.lm.name}.json",
+                        self.lm.device,
+                        LMStates.from_json(special.get("lm_states")),
+                        int(special.get("context", 0)),
+                    )
+                    for member in special.get("members", [special])
+                ]
+                self._specialists[source_lang] = members[0] if len(members) == 1 else TaggerEnsemble(members)
             self.line_tagger = self._specialists[source_lang]
         calibration = special or own
         self.learned_meta.update(
@@ -266,13 +278,19 @@ class Detector:
 
 
 def _load_tagger(
-    params: dict, name: str, sha256: str, owner: str, device: str, lm_states: LMStates | None = None
+    params: dict,
+    name: str,
+    sha256: str,
+    owner: str,
+    device: str,
+    lm_states: LMStates | None = None,
+    context: int = 0,
 ) -> Tagger:
     weights = DETECTOR_DIR / name
     digest = hashlib.sha256(weights.read_bytes()).hexdigest() if weights.exists() else "missing"
     if digest != sha256:
         raise MtcheckError(f"{weights}: detector weights do not match the sha256 recorded in {owner}")
-    return Tagger(params, weights, device=device, lm_states=lm_states)
+    return Tagger(params, weights, device=device, lm_states=lm_states, context=context)
 
 
 def _kept(flag: Flag) -> bool:

@@ -6,7 +6,12 @@ shows is the raw evidence mapped through an isotonic (monotone) curve fitted on 
 flag of evidence e, the share that annotators marked BAD. One curve per source language with dev data, and a
 pooled one for text of unknown origin. Severity still follows the evidence (see `detecting/__init__`).
 
-    python -m mtcheck.detecting.confidence RECORDS_DIR   # records from `mtcheck eval --records DIR` on dev
+A source whose dev split has too few flags (zh news MQM: 8 flagged sentences of 1,019) is fitted instead on
+lines of its train split that no tagger was trained on (`mtcheck eval --skip-trained`), and measured on dev.
+
+    mtcheck eval ../shared/eval/<dev files> --records DIR
+    mtcheck eval ../shared/eval/wmt22qe.zh-en.train2021news.jsonl --skip-trained --records DIR
+    python -m mtcheck.detecting.confidence DIR --eval-dir ../shared/eval
 """
 
 from __future__ import annotations
@@ -78,6 +83,11 @@ def token_evidence(spans: list[tuple[int, int]], flags: list[dict], key: str = "
     )
 
 
+def is_train_split(stem: str) -> bool:
+    """Records of a train split (`mlqe-pe.ro-en.train`, `wmt22qe.zh-en.train2021news`) rather than dev."""
+    return ".train" in stem
+
+
 def fit(
     records_dir: Path,
     eval_dir: Path,
@@ -87,36 +97,45 @@ def fit(
     min_source_words: int = MIN_SOURCE_WORDS,
     min_source_sentences: int = MIN_SOURCE_SENTENCES,
 ) -> dict[str, dict]:
-    """Knots per source language (and pooled) from eval records; `every`/`offset` select a share of sentences."""
+    """Knots per source language (and pooled) from eval records.
+
+    A source with records of train lines the taggers never saw (`mtcheck eval --skip-trained` on a train split)
+    is fitted on those; the others on their dev records, of which `every`/`offset` select a share of sentences
+    (the minimum counts then shrink by the same share). The pooled curve is fitted on dev records."""
     from ..evaldata import load
 
-    xs: dict[str, list[np.ndarray]] = {}
-    ys: dict[str, list[np.ndarray]] = {}
-    flagged: dict[str, int] = {}
+    parts: dict[tuple[str, bool], list[tuple[np.ndarray, np.ndarray, int]]] = {}
     for path in sorted(records_dir.glob("*.records.jsonl")):
         stem = path.name.removesuffix(".records.jsonl")
         source = source_of(stem) or stem
+        train = is_train_split(stem)
         items = {it.index: it for it in load(eval_dir / f"{stem}.jsonl")}
+        xs, ys, flagged = [], [], 0
         for n, line in enumerate(path.open(encoding="utf-8")):
-            if n % every != offset:
+            if not train and n % every != offset:
                 continue
             rec = json.loads(line)
             item = items[rec["index"]]
             e = token_evidence(item.spans, rec["flags"])
             covered = e > 0
-            flagged[source] = flagged.get(source, 0) + int(covered.any())
-            xs.setdefault(source, []).append(e[covered])
-            ys.setdefault(source, []).append(np.asarray(item.tags, float)[covered])
+            flagged += int(covered.any())
+            xs.append(e[covered])
+            ys.append(np.asarray(item.tags, float)[covered])
+        parts.setdefault((source, train), []).append((np.concatenate(xs), np.concatenate(ys), flagged))
     knots = {}
-    for source in xs:
-        x, y = np.concatenate(xs[source]), np.concatenate(ys[source])
-        counts = {"words": int(len(x)), "sentences": flagged[source]}
-        if flagged[source] < min_source_sentences:  # too few to calibrate: raw evidence (empty curve)
+    for source in sorted({s for s, _t in parts}):
+        train = (source, True) in parts
+        chosen = parts[(source, train)]
+        x, y = np.concatenate([p[0] for p in chosen]), np.concatenate([p[1] for p in chosen])
+        flagged = sum(p[2] for p in chosen)
+        share = 1 if train else every
+        counts = {"words": int(len(x)), "sentences": flagged, "fitted_on": "train" if train else "dev"}
+        if flagged < min_source_sentences / share:  # too few to calibrate: raw evidence (empty curve)
             knots[source] = {"x": [], "y": []} | counts
-        elif len(x) >= min_source_words:  # fewer: the source uses the pooled curve
+        elif len(x) >= min_source_words / share:  # fewer: the source uses the pooled curve
             knots[source] = dict(zip(("x", "y"), isotonic(x, y, min_block), strict=True)) | counts
-    x = np.concatenate([np.concatenate(v) for v in xs.values()])
-    y = np.concatenate([np.concatenate(v) for v in ys.values()])
+    dev = [p for (_s, train), ps in parts.items() if not train for p in ps]
+    x, y = np.concatenate([p[0] for p in dev]), np.concatenate([p[1] for p in dev])
     knots["pooled"] = dict(zip(("x", "y"), isotonic(x, y, min_block), strict=True)) | {"words": int(len(x))}
     return knots
 
@@ -129,22 +148,15 @@ def main(records_dir: Path, eval_dir: Path, model: str) -> None:
     from ..evaldata import load
     from ..evaluating import calibration_error
 
-    # Held-out check first (two-fold): curves fitted on even sentences are measured on odd ones and the other
-    # way round, so every dev word is judged by a curve that never saw it. Then fit on all and ship that.
-    # Each half has half the words, so a source's own curve needs half as many as in the full fit.
-    halves = [
-        fit(
-            records_dir,
-            eval_dir,
-            every=2,
-            offset=k,
-            min_source_words=MIN_SOURCE_WORDS // 2,
-            min_source_sentences=MIN_SOURCE_SENTENCES // 2,
-        )
-        for k in (0, 1)
-    ]
+    # Held-out check first: every dev word is judged by a curve that never saw it. A source fitted on dev is
+    # checked two-fold (curves fitted on even sentences measured on odd ones and the other way round); a source
+    # fitted on train lines is measured on all its dev sentences. Then fit on all and ship that.
+    halves = [fit(records_dir, eval_dir, every=2, offset=k) for k in (0, 1)]
+    knots = fit(records_dir, eval_dir)
     for path in sorted(records_dir.glob("*.records.jsonl")):
         stem = path.name.removesuffix(".records.jsonl")
+        if is_train_split(stem):
+            continue  # calibration data, not measured
         items = {it.index: it for it in load(eval_dir / f"{stem}.jsonl")}
         raw, cal, gold = [], [], []
         for n, line in enumerate(path.open(encoding="utf-8")):
@@ -155,11 +167,14 @@ def main(records_dir: Path, eval_dir: Path, model: str) -> None:
             raw += list(e)
             cal += [cmap(v) if v > 0 else 0.0 for v in e]
             gold += items[rec["index"]].tags
+        own = knots.get(source_of(stem) or stem, {})
+        how = "fitted on train lines" if own.get("fitted_on") == "train" else "two-fold"
+        if own.get("x") == []:
+            how += f", raw evidence: {own['sentences']} flagged sentences are too few for a curve"
         click.echo(
             f"{stem}: flag ECE on held-out sentences {calibration_error(raw, gold):.3f} (evidence) -> "
-            f"{calibration_error(cal, gold):.3f} (calibrated, two-fold)"
+            f"{calibration_error(cal, gold):.3f} (calibrated, {how})"
         )
-    knots = fit(records_dir, eval_dir)
     out = DETECTOR_DIR / f"{model}.json"
     params = json.loads(out.read_text())
     params["flag_confidence"] = knots

@@ -54,6 +54,24 @@ def sample_items(path: Path, sample: int | None, seed: int) -> list[EvalItem]:
     return items
 
 
+def training_sample(params: dict, stem: str) -> int | None:
+    """How many lines of a pair's train split the shipped tagger sampled (seeded by params["seed"]); the
+    specialists train on the same sample. None: the pair was not in its training data."""
+    for spec in params["command"].split("--files ")[1].split(","):
+        name, _, count = spec.partition(":")
+        if name == stem:
+            return int(count) if count else params["per_file"]
+    return None
+
+
+def trained_indices(params: dict, path: Path) -> set[int]:
+    """Line indices of a data file that the shipped taggers were trained on (empty for dev splits)."""
+    for stem in (spec.partition(":")[0] for spec in params["command"].split("--files ")[1].split(",")):
+        if path.name == _file(path.parent, stem, "train").name:
+            return {it.index for it in sample_items(path, training_sample(params, stem), params["seed"])}
+    return set()
+
+
 def _cache_path(path: Path, lm: LanguageModel, tag: str = "") -> Path:
     """Where per-sentence LM results of a data file are cached: by the file's content hash, model and tag."""
     digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
