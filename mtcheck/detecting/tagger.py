@@ -23,6 +23,7 @@ import numpy as np
 from ..modelstore import MANIFEST_PATH
 
 DETECTOR_DIR = MANIFEST_PATH.parent / "detector"
+SentenceRow = tuple[str, list[tuple[int, int]], np.ndarray]  # (text, word spans, raw word features)
 MAX_PIECES = 192  # word pieces read per sentence; words past them are judged by their LM features alone
 
 
@@ -238,7 +239,7 @@ class Tagger:
 
     def predict(
         self,
-        sentences: list[tuple[str, list[tuple[int, int]], np.ndarray]],
+        sentences: list[SentenceRow],
         states: list[np.ndarray] | None = None,
         batch_size: int = 32,
     ) -> list[np.ndarray]:
@@ -275,10 +276,11 @@ class TaggerEnsemble:
 
     def predict(
         self,
-        sentences: list[tuple[str, list[tuple[int, int]], np.ndarray]],
+        sentences: list[SentenceRow],
         states: list[np.ndarray] | None = None,
         batch_size: int = 32,
     ) -> list[np.ndarray]:
+        """The members' mean logits (see `Tagger.predict`)."""
         runs = [m.predict(sentences, states, batch_size) for m in self.members]
         return [np.mean([run[i] for run in runs], 0) for i in range(len(sentences))]
 
