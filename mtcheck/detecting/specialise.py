@@ -36,7 +36,7 @@ import numpy as np
 from ..modelstore import resolve
 from ..scoring import LanguageModel
 from ..unigram import UnigramTable
-from .tagger import DETECTOR_DIR, LMStates, Tagger
+from .tagger import DETECTOR_DIR, LMStates, Tagger, TaggerEnsemble
 
 STEMS = {"ro": "mlqe-pe.ro-en", "et": "mlqe-pe.et-en", "ru": "mlqe-pe.ru-en", "zh": "wmt22qe.zh-en"}
 ENCODER_LR = 1e-4
@@ -126,7 +126,7 @@ def main(
             )
             click.echo(f"  {source} member {k + 1}/{members}: dev {member_figures[-1]} ({time.time() - started:.0f} s)")
         # the ensemble's logit is the members' mean (`tagger.TaggerEnsemble`); calibration and threshold are its own
-        logits = [np.mean([run[i] for run in member_logits], 0) for i in range(len(dev))]
+        logits = TaggerEnsemble.average(member_logits)
         ab, threshold, figures = calibrate_on_dev(logits, y, dev.hter)
         params["by_source"][source]["specialist"] = {
             "weights": saved[0]["weights"],

@@ -281,8 +281,12 @@ class TaggerEnsemble:
         batch_size: int = 32,
     ) -> list[np.ndarray]:
         """The members' mean logits (see `Tagger.predict`)."""
-        runs = [m.predict(sentences, states, batch_size) for m in self.members]
-        return [np.mean([run[i] for run in runs], 0) for i in range(len(sentences))]
+        return self.average([m.predict(sentences, states, batch_size) for m in self.members])
+
+    @staticmethod
+    def average(runs: list[list[np.ndarray]]) -> list[np.ndarray]:
+        """Per sentence, the mean of the members' word logits (`runs`: one list of sentences per member)."""
+        return [np.mean([run[i] for run in runs], 0) for i in range(len(runs[0]))]
 
 
 def calibrate(logits: np.ndarray, platt: list[float]) -> np.ndarray:
