@@ -79,7 +79,7 @@ def main(
         calibrate_on_dev,
         save_trainable,
         scored_items,
-        training_sample,
+        training_samples,
         word_states,
     )
     from .train_tagger import Examples, predict, sentence_rows
@@ -101,7 +101,7 @@ def main(
         for split in ("train", "dev"):
             file = _file(eval_dir, stem, split)
             # the pooled tagger's own training sample of this pair (its LM scores are cached)
-            sample = training_sample(params, stem) if split == "train" else None
+            sample = training_samples(params).get(stem, params["per_file"]) if split == "train" else None
             items, scores = scored_items(lm, file, sample, params["seed"])
             data[split] = Examples(tokenizer, items, sentence_rows(items, scores, unigram), mean, std)
             if lm_states is not None:

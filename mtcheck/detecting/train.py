@@ -54,21 +54,21 @@ def sample_items(path: Path, sample: int | None, seed: int) -> list[EvalItem]:
     return items
 
 
-def training_sample(params: dict, stem: str) -> int | None:
-    """How many lines of a pair's train split the shipped tagger sampled (seeded by params["seed"]); the
-    specialists train on the same sample. None: the pair was not in its training data."""
+def training_samples(params: dict) -> dict[str, int]:
+    """Per pair (data set stem), how many lines of its train split the shipped tagger sampled (seeded by
+    params["seed"]), read from the command it was trained with; the specialists train on the same samples."""
+    samples = {}
     for spec in params["command"].split("--files ")[1].split(","):
-        name, _, count = spec.partition(":")
-        if name == stem:
-            return int(count) if count else params["per_file"]
-    return None
+        stem, _, count = spec.partition(":")
+        samples[stem] = int(count) if count else params["per_file"]
+    return samples
 
 
 def trained_indices(params: dict, path: Path) -> set[int]:
     """Line indices of a data file that the shipped taggers were trained on (empty for dev splits)."""
-    for stem in (spec.partition(":")[0] for spec in params["command"].split("--files ")[1].split(",")):
+    for stem, count in training_samples(params).items():
         if path.name == _file(path.parent, stem, "train").name:
-            return {it.index for it in sample_items(path, training_sample(params, stem), params["seed"])}
+            return {it.index for it in sample_items(path, count, params["seed"])}
     return set()
 
 
