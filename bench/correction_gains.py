@@ -22,8 +22,8 @@ sys.path.insert(0, str(ROOT))
 
 from sacrebleu.metrics import CHRF, TER  # noqa: E402
 
-from mtcheck.correcting import apply_top  # noqa: E402
-from mtcheck.evaldata import load  # noqa: E402
+from mtcheck.correct.corrector import apply_top  # noqa: E402
+from mtcheck.evaluate.data import load  # noqa: E402
 
 BUCKETS = (2, 4, 6, 8, 12, 1e9)
 EVAL = ROOT.parent / "shared" / "eval"

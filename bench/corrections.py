@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from mtcheck.pipeline import Checker, _in_scored_segments  # noqa: E402
-from mtcheck.reading import read_file  # noqa: E402
+from mtcheck.reading.formats import read_file  # noqa: E402
 
 
 @click.command()

@@ -21,9 +21,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from mtcheck.gating.filters import decide  # noqa: E402
-from mtcheck.gating.policy import load_policy  # noqa: E402
-from mtcheck.textutil import detokenize, unescape_tokens  # noqa: E402
+from mtcheck.core.text import detokenize, unescape_tokens  # noqa: E402
+from mtcheck.gate.filters import decide  # noqa: E402
+from mtcheck.gate.policy import load_policy  # noqa: E402
 
 PAIRS = ("et-en", "ne-en", "ro-en", "ru-en", "si-en")
 EVAL = ROOT.parent / "shared" / "eval"

@@ -18,9 +18,9 @@ import click
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from mtcheck.core.text import detokenize, unescape_tokens  # noqa: E402
 from mtcheck.pipeline import Checker  # noqa: E402
-from mtcheck.reading import line_article, read_file  # noqa: E402
-from mtcheck.textutil import detokenize, unescape_tokens  # noqa: E402
+from mtcheck.reading.formats import line_article, read_file  # noqa: E402
 
 PAIRS = ("ro", "et", "ru", "ne", "si")
 EVAL = ROOT.parent / "shared" / "eval"

@@ -140,8 +140,8 @@ def main(eval_dir: Path, pairs: str, mine_from: str, support: int, precision: fl
         )
     if not pronouns:
         return
-    from mtcheck.scoring import LanguageModel
-    from mtcheck.unigram import UnigramTable
+    from mtcheck.lm.model import LanguageModel
+    from mtcheck.lm.unigram import UnigramTable
 
     lm = LanguageModel("smollm2-135m")
     unigram = UnigramTable.load(lm.name)

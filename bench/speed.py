@@ -15,10 +15,10 @@ import click
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from mtcheck.modelstore import resolve  # noqa: E402
+from mtcheck.lm.model import LanguageModel  # noqa: E402
+from mtcheck.lm.store import resolve  # noqa: E402
 from mtcheck.pipeline import Checker  # noqa: E402
-from mtcheck.reading import read_file  # noqa: E402
-from mtcheck.scoring import LanguageModel  # noqa: E402
+from mtcheck.reading.formats import read_file  # noqa: E402
 
 
 def peak_rss_mb() -> float:

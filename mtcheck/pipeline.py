@@ -1,18 +1,22 @@
-"""One article through the stages: score with the LM, detect, roll up fluency, build the report."""
+"""One article through the stages, in one direction: read -> score with the LM -> detect -> correct -> roll up
+fluency -> build the report. The one place where the stages meet; every value it passes on is new."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 
-from .correcting import Corrector
-from .detecting import Detector
-from .document import Article
-from .errors import InputError
-from .fluency import FluencyScorer
-from .reading import iter_inputs, read_articles
-from .reporting.report import build_report
-from .scoring import LanguageModel
+from mtcheck.core.article import Article
+from mtcheck.core.errors import InputError
+from mtcheck.core.report import Report
+from mtcheck.core.signature import Signature
+from mtcheck.correct.corrector import Corrector
+from mtcheck.detect.detector import Detector
+from mtcheck.lm.fluency import FluencyScorer
+from mtcheck.lm.model import LanguageModel
+from mtcheck.reading.formats import iter_inputs, read_articles
+from mtcheck.report.build import build_report
 
 
 def iter_articles(paths: Sequence[str | Path]) -> Iterator[Article | InputError]:
@@ -37,22 +41,26 @@ class Checker:
         self.fluency = FluencyScorer(self.lm.name)
         self.corrector = Corrector(self.lm) if corrections else None
 
+    def signature(self) -> Signature:
+        """Every setting that changes the output (short form in each report's `settings.signature`)."""
+        corrector = self.corrector.signature() if self.corrector else Signature.of(("corrector", "off"))
+        model = Signature.of(("model", f"{self.lm.name}@{self.lm.sha256[:12]}"))
+        return replace(self.detector.signature() + corrector + model, prefix="mtcheck")
+
     def settings(self) -> dict:
-        corrector = self.corrector.signature() if self.corrector else "corrector:off"
-        signature = f"mtcheck:{self.detector.signature()}|{corrector}|model:{self.lm.name}@{self.lm.sha256[:12]}"
         return {
             "detector": self.detector.name,
-            "signature": signature,
+            "signature": self.signature().short(),
             "window": self.lm.window,
             "overlap": self.lm.overlap,
             "fluency_calibrated": self.fluency.calibrated,
         }
 
-    def check(self, article: Article) -> dict:
+    def check(self, article: Article) -> Report:
         tokens = self.lm.score(article.text) if any(s.scored for s in article.segments) else []
         return self._report(article, tokens)
 
-    def check_lines(self, articles: list[Article]) -> list[dict]:
+    def check_lines(self, articles: list[Article]) -> list[Report]:
         """Lines are scored alone (no context from other lines) and in batches."""
         token_lists = self.lm.score_many([a.text for a in articles])
         # A line is scored alone already: its sentences' fluency reuses those scores (no second pass).
@@ -68,15 +76,14 @@ class Checker:
         scored = iter(self.lm.score_many(texts))
         return [[next(scored) if s.scored else None for s in a.segments] for a in articles]
 
-    def _report(self, article: Article, tokens: list, sentence_scores: list | None = None) -> dict:
+    def _report(self, article: Article, tokens: list, sentence_scores: list | None = None) -> Report:
         scored = _in_scored_segments(article, tokens)
         detection = self.detector.detect(article, scored)
-        if self.corrector is not None:
-            self.corrector.suggest(article, detection.flags)
+        flags = self.corrector.suggest(article, detection.flags) if self.corrector is not None else None
         if sentence_scores is None:
             sentence_scores = self._sentences_alone([article])[0]
         fluency = self.fluency.score(article, sentence_scores)
-        return build_report(article, detection, fluency, self.lm.signature(), self.settings())
+        return build_report(article, detection, fluency, self.lm.signature(), self.settings(), flags)
 
 
 def _in_scored_segments(article: Article, tokens: list) -> list:

@@ -28,7 +28,7 @@ CHROMIUM_ARGS = [
 
 @pytest.fixture(scope="session")
 def lm():
-    from mtcheck.scoring import LanguageModel
+    from mtcheck.lm.model import LanguageModel
 
     return LanguageModel()
 
@@ -43,7 +43,7 @@ def checker():
 @pytest.fixture(scope="session")
 def seed_reports(checker):
     """Both seeds checked once with the real model: {file name: report dict}."""
-    from mtcheck.reading import read_file
+    from mtcheck.reading.formats import read_file
 
     return {path.name: checker.check(read_file(path)[0]) for path in (SEED_NEWS, SEED_KOREAN)}
 
@@ -113,7 +113,7 @@ def tiny_model(tmp_path_factory) -> Path:
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    from mtcheck.modelstore import resolve
+    from mtcheck.lm.store import resolve
 
     real = Path(resolve("smollm2-135m").path)
     out = tmp_path_factory.mktemp("tiny-llama")

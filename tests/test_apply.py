@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from test_review import EDIT, EXPECTED, TEXT, Setup, run_mtcheck, write_setup
 
-from mtcheck.evaldata import load
-from mtcheck.reading import read_file
-from mtcheck.reviewing.apply import apply_decisions
-from mtcheck.reviewing.decisions import SCHEMA, check_document, make_record
+from mtcheck.evaluate.data import load
+from mtcheck.reading.formats import read_file
+from mtcheck.review.apply import apply_decisions
+from mtcheck.review.decisions import SCHEMA, check_document, make_record
 
 
 def decisions_doc(setup: Setup, **bodies: dict) -> dict:
@@ -261,8 +261,8 @@ def test_real_report_reviewed_through_the_api_then_applied(checker, tmp_path: Pa
     """A short article through the real pipeline (about a minute on a CPU), decided through the real server."""
     from test_review import request, running
 
-    from mtcheck.reading import read_file
-    from mtcheck.reporting.report import ReportWriter
+    from mtcheck.reading.formats import read_file
+    from mtcheck.report.writer import ReportWriter
 
     article = tmp_path / "small.txt"
     article.write_text(SMALL, encoding="utf-8")

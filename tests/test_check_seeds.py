@@ -144,7 +144,7 @@ def test_applying_a_suggestion_gives_the_sentence_shown(seed_reports):
 
 
 def test_no_suggestion_changes_numbers_names_or_negations(seed_reports):
-    from mtcheck.correcting.guards import NEGATION, NUMBER, _names
+    from mtcheck.correct.guards import NEGATION, NUMBER, _names
 
     for report in seed_reports.values():
         text = report["article"]["text"]

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from conftest import SEED_NEWS
 
-from mtcheck import modelstore
+from mtcheck.lm import store as modelstore
 
 GOOD_ARTICLE = (
     "Local library reopens after repairs\n\n"

@@ -7,7 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from mtcheck.detecting.confidence import ConfidenceMap, fit, isotonic
+from mtcheck.core.metrics import isotonic
+from mtcheck.detect.confidence import ConfidenceMap
+from mtcheck.training.fit_confidence import fit
 
 
 def test_isotonic_pools_violators_into_their_mean():

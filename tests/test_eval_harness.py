@@ -9,8 +9,9 @@ import sys
 
 import pytest
 
-from mtcheck.evaldata import load
-from mtcheck.evaluating import calibration_error, f1, mcc, pearson, spearman, token_confidences
+from mtcheck.core.metrics import calibration_error, f1, mcc, pearson, spearman
+from mtcheck.evaluate.data import load
+from mtcheck.evaluate.harness import token_values
 
 LINES = [
     # MQM style: Moses escapes and a final <EOS> whose tag marks an omission
@@ -46,7 +47,7 @@ def test_flags_map_onto_tokens(tiny):
     item = load(tiny)[1]
     start = item.text.index("Wednesday")
     flags = [{"start": start, "end": start + len("Wednesday. between"), "confidence": 0.8}]
-    assert token_confidences(item, flags) == [0, 0, 0, 0.8, 0.8, 0.8, 0, 0, 0, 0]
+    assert token_values(item.spans, flags) == [0, 0, 0, 0.8, 0.8, 0.8, 0, 0, 0, 0]
 
 
 def test_metrics_known_values():
@@ -89,7 +90,7 @@ def test_eval_command_prints_the_table(tiny):
 def test_skip_trained_measures_only_train_lines_no_tagger_saw(tmp_path):
     """`--skip-trained` on a train split leaves out the seeded sample the shipped taggers trained on (2,500 lines of
     zh news MQM train): of 2,503 lines, exactly the 3 outside that sample are measured and recorded."""
-    from mtcheck.detecting.train import sample_items
+    from mtcheck.training.train import sample_items
 
     path = tmp_path / "wmt22qe.zh-en.train2021news.jsonl"
     lines = [{"mt_tok": f"Line number {n} is plain .", "mt_word_tags": ["OK"] * 6} for n in range(2503)]

@@ -18,7 +18,7 @@ from click.testing import CliRunner
 from conftest import ROOT, SEED_NEWS, SEEDS
 
 from mtcheck.cli import main
-from mtcheck.gating.filters import (
+from mtcheck.gate.filters import (
     ACCEPT,
     QUARANTINE,
     REJECT,
@@ -31,10 +31,10 @@ from mtcheck.gating.filters import (
     predicted_bad,
     too_short,
 )
-from mtcheck.gating.policy import DEFAULTS, default_policy, explain, load_policy
-from mtcheck.gating.run import Gate, cut_partial_line, iter_folder, iter_jsonl
-from mtcheck.gating.threshold import best, sweep
-from mtcheck.segmenting import segment
+from mtcheck.gate.policy import DEFAULTS, default_policy, explain, load_policy
+from mtcheck.gate.run import Gate, cut_partial_line, iter_folder, iter_jsonl
+from mtcheck.gate.threshold import best, sweep
+from mtcheck.reading.segmenting import segment
 
 POLICY = default_policy()
 ENGLISH = (

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mtcheck.correcting import guards
+from mtcheck.correct import guards
 
 ORIGINAL = "Officials said about 100,000 troops were not withdrawn from the border with Ukraine."
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import Watched
 
-from mtcheck.reporting.html import render_article, render_index
+from mtcheck.report.html import render_article, render_index
 
 SEED_000 = Path(__file__).parent.parent / "seeds" / "000_00e2884444c43ef8.txt"
 HOSTILE = (

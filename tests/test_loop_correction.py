@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mtcheck.reading import line_article
+from mtcheck.reading.formats import line_article
 
 
 @pytest.mark.model

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from mtcheck import modelstore
-from mtcheck.errors import MtcheckError
+from mtcheck.core.errors import MtcheckError
+from mtcheck.lm import store as modelstore
 
 HEX64 = re.compile(r"[0-9a-f]{64}")
 

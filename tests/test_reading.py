@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from mtcheck.document import Article
-from mtcheck.errors import InputError
-from mtcheck.reading import SUPPORTED_SUFFIXES, iter_inputs, read_articles, read_file
+from mtcheck.core.article import Article
+from mtcheck.core.errors import InputError
+from mtcheck.reading.formats import SUPPORTED_SUFFIXES, iter_inputs, read_articles, read_file
 
 SEEDS = Path(__file__).parent.parent / "seeds"
 

@@ -9,7 +9,7 @@ import pytest
 from conftest import SEED_NEWS, Watched
 
 from mtcheck.pipeline import iter_articles
-from mtcheck.reporting.report import ReportWriter
+from mtcheck.report.writer import ReportWriter
 
 HOSTILE = (
     "Officials said the plan <script>alert('xss')</script> was approved on Monday. "

@@ -19,9 +19,9 @@ import pytest
 from conftest import Watched
 from test_html_report import flag, make_report
 
-from mtcheck.reporting.html import render_article, render_index
-from mtcheck.reporting.report import summary_of
-from mtcheck.reviewing.server import ReviewServer
+from mtcheck.report.html import render_article, render_index
+from mtcheck.report.writer import summary_of
+from mtcheck.review.server import ReviewServer
 
 TEXT = (
     "Talks end without progress\n\n"

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from mtcheck.detecting.rules import run_rules
-from mtcheck.reading import line_article
+from mtcheck.reading.formats import line_article
+from mtcheck.signals.rules import run_rules
 
 
 def test_a_stop_after_an_abbreviation_is_not_doubled_punctuation():

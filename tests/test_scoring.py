@@ -8,8 +8,9 @@ from itertools import pairwise
 import pytest
 from conftest import SEED_NEWS
 
-from mtcheck.reading import read_file
-from mtcheck.scoring import LanguageModel, TokenScore
+from mtcheck.core.types import TokenScore
+from mtcheck.lm.model import LanguageModel
+from mtcheck.reading.formats import read_file
 
 pytestmark = pytest.mark.model
 

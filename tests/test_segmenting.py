@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from mtcheck.document import SEGMENT_KINDS
-from mtcheck.segmenting import segment, split_sentences
+from mtcheck.core.article import SEGMENT_KINDS
+from mtcheck.reading.segmenting import segment, split_sentences
 
 SEEDS = sorted((Path(__file__).parent.parent / "seeds").glob("*.txt"))
 SEED_000 = next(p for p in SEEDS if p.name.startswith("000_"))

@@ -3,8 +3,8 @@ signals that agree; evidence alone does not make a flag major."""
 
 from __future__ import annotations
 
-from mtcheck.detecting import Flag, severity
-from mtcheck.detecting.rules import Hit
+from mtcheck.core.types import Hit
+from mtcheck.detect.detector import Flag, severity
 
 
 def graded(*hits: Hit, learned_pooled: float | None = None) -> str:

@@ -10,9 +10,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from mtcheck.models import DETECTOR_DIR
 
-from mtcheck.detecting.tagger import DETECTOR_DIR, calibrate, encode_words, source_of
-from mtcheck.errors import MtcheckError
+from mtcheck.core.errors import MtcheckError
+from mtcheck.core.metrics import platt as calibrate
+from mtcheck.evaluate.data import source_of
+from mtcheck.signals.tagger import encode_words
 
 EVAL = Path(os.environ.get("MTCHECK_EVAL_DIR", Path(__file__).resolve().parents[2] / "shared" / "eval"))
 
@@ -34,7 +37,7 @@ def test_calibration_is_monotone_and_bounded():
 def test_each_word_is_read_at_its_first_word_piece():
     from transformers import AutoTokenizer
 
-    from mtcheck.modelstore import resolve
+    from mtcheck.lm.store import resolve
 
     tokenizer = AutoTokenizer.from_pretrained(resolve("minilm-l6").path)
     text = "NATO He will, unbelievably, accept 100,000 members."
@@ -50,7 +53,7 @@ def test_each_word_is_read_at_its_first_word_piece():
 
 @pytest.mark.model
 def test_weights_that_do_not_match_their_recorded_hash_are_refused(lm, tmp_path, monkeypatch):
-    import mtcheck.detecting as detecting
+    import mtcheck.detect.detector as detecting
 
     params = json.loads((DETECTOR_DIR / f"{lm.name}.json").read_text())
     (tmp_path / f"{lm.name}.json").write_text(json.dumps(params))
@@ -65,7 +68,7 @@ def test_weights_that_do_not_match_their_recorded_hash_are_refused(lm, tmp_path,
 
 @pytest.mark.model
 def test_a_known_source_language_uses_its_own_calibration(lm):
-    from mtcheck.detecting import Detector
+    from mtcheck.detect.detector import Detector
 
     params = json.loads((DETECTOR_DIR / f"{lm.name}.json").read_text())
     detector = Detector(lm, source_lang="zh")
@@ -82,8 +85,8 @@ def test_a_known_source_language_uses_its_own_calibration(lm):
 def test_a_specialist_reads_lines_of_its_source_and_the_pooled_tagger_reads_articles(lm):
     """The specialist's logits differ from the pooled tagger's on the same line; an article is read by the
     pooled tagger whatever the source; the signature names the specialist."""
-    from mtcheck.detecting import Detector
-    from mtcheck.reading import line_article
+    from mtcheck.detect.detector import Detector
+    from mtcheck.reading.formats import line_article
 
     params = json.loads((DETECTOR_DIR / f"{lm.name}.json").read_text())
     special = params["by_source"]["et"]["specialist"]
@@ -108,9 +111,9 @@ def test_a_specialist_reads_lines_of_its_source_and_the_pooled_tagger_reads_arti
 )
 def test_shipped_tagger_rates_bad_words_above_ok_words_on_dev(lm):
     """On 80 real ro-en dev sentences, words the post-editors changed get a clearly higher P(BAD)."""
-    from mtcheck.detecting import Detector
-    from mtcheck.detecting.features import word_features
-    from mtcheck.evaldata import load
+    from mtcheck.detect.detector import Detector
+    from mtcheck.evaluate.data import load
+    from mtcheck.signals.features import word_features
 
     detector = Detector(lm, source_lang="ro")
     items = load(EVAL / "mlqe-pe.ro-en.dev.jsonl", 80)
@@ -142,9 +145,9 @@ def test_lm_word_states_are_read_at_each_words_last_piece(lm):
 @pytest.mark.model
 def test_a_tagger_widened_for_lm_states_starts_as_the_tagger_it_grew_from(lm):
     """Zero weights for the new inputs: whatever the LM states say, the widened net gives the pooled logits."""
-    from mtcheck.detecting.features import word_features
-    from mtcheck.detecting.tagger import LMStates, Tagger
-    from mtcheck.unigram import UnigramTable
+    from mtcheck.lm.unigram import UnigramTable
+    from mtcheck.signals.features import word_features
+    from mtcheck.signals.tagger import LMStates, Tagger
 
     params = json.loads((DETECTOR_DIR / f"{lm.name}.json").read_text())
     pooled = Tagger(params, DETECTOR_DIR / params["weights"])
@@ -167,10 +170,10 @@ def test_a_tagger_widened_for_lm_states_starts_as_the_tagger_it_grew_from(lm):
 def test_the_et_specialist_averages_its_members_and_checks_each_ones_hash(lm, tmp_path, monkeypatch):
     """The shipped et specialist is an ensemble: its logits are the mean of its members' (each member alone gives
     other logits), and a member whose bytes do not match its recorded hash is refused."""
-    import mtcheck.detecting as detecting
-    from mtcheck.detecting import Detector
-    from mtcheck.detecting.tagger import TaggerEnsemble
-    from mtcheck.reading import line_article
+    import mtcheck.detect.detector as detecting
+    from mtcheck.detect.detector import Detector
+    from mtcheck.reading.formats import line_article
+    from mtcheck.signals.tagger import TaggerEnsemble
 
     params = json.loads((DETECTOR_DIR / f"{lm.name}.json").read_text())
     special = params["by_source"]["et"]["specialist"]

@@ -6,8 +6,8 @@ import sys
 
 import click
 
-from .. import __version__
-from ..errors import MtcheckError
+from mtcheck import __version__
+from mtcheck.core.errors import MtcheckError
 
 
 class MtcheckGroup(click.Group):
@@ -31,9 +31,9 @@ def main() -> None:
 
 
 def _register() -> None:
-    from . import apply as apply_cmd
-    from . import check, eval, models, review, score
-    from . import gate as gate_cmd
+    from mtcheck.cli import apply as apply_cmd
+    from mtcheck.cli import check, eval, models, review, score
+    from mtcheck.cli import gate as gate_cmd
 
     main.add_command(models.models)
     main.add_command(score.score)

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import click
 
-from ..errors import MtcheckError
-from ..reviewing.apply import apply_to_files
-from ..reviewing.decisions import load_decisions, load_report
+from mtcheck.core.errors import MtcheckError
+from mtcheck.review.apply import apply_to_files
+from mtcheck.review.decisions import load_decisions, load_report
 
 
 @click.command("apply")

@@ -9,11 +9,12 @@ from pathlib import Path
 import click
 from tqdm import tqdm
 
-from ..errors import InputError, MtcheckError
-from ..pipeline import Checker, iter_articles
-from ..reading import decode_bytes, line_article
-from ..reporting.report import ReportWriter
-from .options import device_option, model_option, quiet_option, source_lang_option
+from mtcheck.cli.options import device_option, model_option, quiet_option, source_lang_option
+from mtcheck.core.errors import InputError, MtcheckError
+from mtcheck.pipeline import Checker, iter_articles
+from mtcheck.reading.formats import decode_bytes, line_article
+from mtcheck.report.lines import line_record
+from mtcheck.report.writer import ReportWriter
 
 
 @click.command()
@@ -131,16 +132,8 @@ def _check_lines(
     stream = sys.stdout if out == "-" else open(out, "w", encoding="utf-8")  # noqa: SIM115
     try:
         for i, report in enumerate(results):
-            record = {
-                "index": i,
-                "text": report["article"]["text"],
-                "fluency": _line_fluency(report),
-                "mean_surprisal": report["scores"]["mean_surprisal"],
-                "predicted_bad": report["scores"]["predicted_bad"],
-                "flags": [{k: v for k, v in f.items() if k != "id"} for f in report["flags"]],
-            }
-            stream.write(json.dumps(record, ensure_ascii=False) + "\n")
-        if i == len(results) - 1 and out != "-" and not quiet:
+            stream.write(json.dumps(line_record(report, i), ensure_ascii=False) + "\n")
+        if out != "-" and not quiet:
             click.echo(f"mtcheck: wrote {len(results)} lines to {out}", err=True)
     finally:
         if stream is not sys.stdout:
@@ -152,9 +145,3 @@ def _check_lines(
             f"{checker.settings()['signature']}",
             err=True,
         )
-
-
-def _line_fluency(report: dict) -> float | None:
-    """A line's fluency: the mean of its sentences' (a line is scored as one short text)."""
-    values = [s["fluency"] for s in report["segments"] if s.get("fluency") is not None]
-    return round(sum(values) / len(values), 1) if values else None

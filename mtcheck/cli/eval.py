@@ -9,12 +9,10 @@ from pathlib import Path
 import click
 from tqdm import tqdm
 
-from ..detecting.tagger import source_of
-from ..detecting.train import trained_indices
-from ..evaldata import load
-from ..evaluating import evaluate
-from ..pipeline import Checker
-from .options import device_option, model_option, quiet_option
+from mtcheck.cli.options import device_option, model_option, quiet_option
+from mtcheck.evaluate.data import load, source_of, trained_indices
+from mtcheck.evaluate.harness import evaluate
+from mtcheck.pipeline import Checker
 
 
 @click.command("eval")

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import click
 
-from ..errors import MtcheckError
-from ..gating import run as gating
-from ..gating.policy import explain, load_policy
-from ..gating.threshold import SCORES, best, load_labelled, score_value, scored, sweep, table
-from .options import device_option, model_option, quiet_option
+from mtcheck.cli.options import device_option, model_option, quiet_option
+from mtcheck.core.errors import MtcheckError
+from mtcheck.gate import run as gating
+from mtcheck.gate.policy import explain, load_policy
+from mtcheck.gate.threshold import SCORES, best, load_labelled, score_value, scored, sweep, table
 
 EXIT_HELP = "Exit status: 0 all items accepted, 1 some quarantined or rejected, 2 the run itself failed."
 
@@ -66,12 +66,12 @@ def gate(
         raise click.UsageError("--watch needs a folder or a JSONL file, not standard input")
     if input_ != "-" and not Path(input_).exists():
         raise MtcheckError(f"{input_}: no such file or folder")  # before creating --out or loading anything
-    from ..modelstore import resolve
+    from mtcheck.lm.store import resolve
 
     resolved = resolve(model)  # name and sha256 without loading the weights: a cached run stays cheap
 
     def make_checker():
-        from ..pipeline import Checker
+        from mtcheck.pipeline import Checker
 
         return Checker(resolved, device, corrections=corrections)  # type: ignore[arg-type]
 
@@ -165,9 +165,9 @@ def find_threshold(
 
     def check(item):
         nonlocal checker
-        from ..gating.filters import scores_of
-        from ..pipeline import Checker
-        from ..reading import feed_item_article
+        from mtcheck.gate.filters import scores_of
+        from mtcheck.pipeline import Checker
+        from mtcheck.reading.formats import feed_item_article
 
         if checker is None:
             checker = Checker(model, device, corrections=False)

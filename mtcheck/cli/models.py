@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from .. import modelstore
+from mtcheck.lm import store as modelstore
 
 
 @click.group()

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import click
 
-from ..errors import MtcheckError
-from ..reporting.report import write_atomic
-from ..reviewing.feedback import dumps_lines, export_feedback
+from mtcheck.core.errors import MtcheckError
+from mtcheck.core.files import atomic_write
+from mtcheck.review.feedback import dumps_lines, export_feedback
 
 
 class _ServeByDefault(click.Group):
@@ -38,7 +38,7 @@ def serve(folder: Path, host: str, port: int, verbose: bool) -> None:
     On an article page: j/k next/previous flag, 1-5 use suggestion N, x reject (false alarm), e type your own
     reading (Enter saves, Esc cancels), u reopen. Runs until Ctrl-C.
     """
-    from ..reviewing.server import ReviewServer
+    from mtcheck.review.server import ReviewServer
 
     server = ReviewServer(folder, host, port, verbose)
     shown = str(folder).rstrip("/") + "/"
@@ -72,7 +72,7 @@ def export(paths: tuple[Path, ...], out: str) -> None:
         click.echo(dumps_lines(lines), nl=False)
     else:
         try:
-            write_atomic(Path(out), dumps_lines(lines))
+            atomic_write(Path(out), dumps_lines(lines))
         except OSError as exc:
             raise MtcheckError(f"{out}: cannot write: {exc.strerror or exc}") from None
         click.echo(f"mtcheck: wrote {len(lines)} reviewed sentences to {out}", err=True)

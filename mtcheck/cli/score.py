@@ -9,11 +9,12 @@ from pathlib import Path
 import click
 from tqdm import tqdm
 
-from ..errors import InputError
-from ..pipeline import iter_articles
-from ..reporting.report import ReportWriter, write_atomic
-from ..scoring import LanguageModel
-from .options import device_option, model_option, quiet_option
+from mtcheck.cli.options import device_option, model_option, quiet_option
+from mtcheck.core.errors import InputError
+from mtcheck.core.files import atomic_write
+from mtcheck.lm.model import LanguageModel
+from mtcheck.pipeline import iter_articles
+from mtcheck.report.writer import ReportWriter
 
 SCHEMA = "mtcheck.scores/1"
 
@@ -56,7 +57,7 @@ def score(paths: tuple[Path, ...], out: str, model: str | None, device: str, qui
             click.echo(json.dumps(doc, ensure_ascii=False))
         else:
             name = namer.name_for(item.path, item.id)
-            write_atomic(Path(out) / f"{name}.scores.json", json.dumps(doc, ensure_ascii=False))
+            atomic_write(Path(out) / f"{name}.scores.json", json.dumps(doc, ensure_ascii=False))
             if not quiet:
                 tqdm.write(
                     f"{item.path}: {len(kept)} tokens -> {Path(out) / (name + '.scores.json')}",

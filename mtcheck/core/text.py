@@ -1,0 +1,145 @@
+"""Text helpers shared by the stages: the word and token patterns, detokenising evaluation data."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterator
+
+# Closed-class words: a capitalised one in mid-sentence ("NATO He will", "[to invade] By de-escalation")
+# is almost never a name, so it marks a sentence stitched together from pieces.
+PRONOUNS = {"He", "She", "It", "They", "We", "I", "You"}
+FUNCTION_WORDS = PRONOUNS | {
+    "By",
+    "Of",
+    "In",
+    "On",
+    "At",
+    "To",
+    "For",
+    "From",
+    "With",
+    "And",
+    "But",
+    "Or",
+    "Nor",
+    "As",
+    "If",
+    "Than",
+    "That",
+    "Which",
+    "Who",
+    "Whom",
+    "Whose",
+    "Their",
+    "His",
+    "Her",
+    "Its",
+    "Our",
+    "Your",
+    "My",
+    "These",
+    "Those",
+    "This",
+    "Them",
+    "Him",
+    "Us",
+    "Was",
+    "Were",
+    "Is",
+    "Are",
+    "Be",
+    "Been",
+    "Has",
+    "Have",
+    "Had",
+    "Will",
+    "Would",
+    "Can",
+    "Could",
+    "Should",
+    "May",
+    "Might",
+    "Must",
+    "Shall",
+    "Not",
+    "Also",
+    "Into",
+    "Onto",
+    "Upon",
+    "About",
+    "After",
+    "Before",
+    "During",
+    "Through",
+    "Between",
+    "Against",
+    "Without",
+}
+_NO_SPACE_BEFORE = {
+    ".",
+    ",",
+    ":",
+    ";",
+    "!",
+    "?",
+    "%",
+    ")",
+    "]",
+    "}",
+    "'s",
+    "'re",
+    "'ve",
+    "'ll",
+    "'d",
+    "'m",
+    "n't",
+    "’s",
+    "…",
+}
+_NO_SPACE_AFTER = {"(", "[", "{", "$", "£", "€", "#"}
+_WORD_RE = re.compile(r"\S+")
+
+# One word (letters, digits, apostrophes and hyphens: "don't", "semi-autonomous"), for rules, edits and guards.
+WORD = re.compile(r"[\w’'\-]+")
+# One token of the rules and the corrector: a word as above, or a single punctuation mark.
+TOKEN = re.compile(r"[\w’'\-]+|[^\w\s]")
+
+
+def unescape_tokens(tokens: list[str]) -> list[str]:
+    """MQM files carry Moses escapes (&apos; &quot; &amp;) and a final <EOS> token."""
+    return [html.unescape(t) for t in tokens]
+
+
+def detokenize(tokens: list[str]) -> tuple[str, list[tuple[int, int]]]:
+    """Join whitespace tokens into readable text; return the text and each token's character span."""
+    out: list[str] = []
+    spans: list[tuple[int, int]] = []
+    length = 0
+    quote_open = False
+    previous = ""
+    for token in tokens:
+        glue = bool(out)
+        if token in _NO_SPACE_BEFORE or token.lower() in _NO_SPACE_BEFORE or previous in _NO_SPACE_AFTER:
+            glue = False
+        if token == '"':
+            # Straight quotes alternate: an opening one sticks to the next token, a closing one to the last.
+            if quote_open:
+                glue = False
+            quote_open = not quote_open
+        elif previous == '"' and quote_open:
+            glue = False
+        if glue:
+            out.append(" ")
+            length += 1
+        spans.append((length, length + len(token)))
+        out.append(token)
+        length += len(token)
+        previous = token
+    return "".join(out), spans
+
+
+def words(text: str) -> Iterator[tuple[int, int]]:
+    """Whitespace-delimited words as (start, end) spans."""
+    for m in _WORD_RE.finditer(text):
+        yield m.start(), m.end()

@@ -1,0 +1,273 @@
+"""Proposed readings for flagged spans: candidates from small edits, MT-artifact rules and a rewrite by the
+instruction-tuned model, ranked by the language model's gain over the whole sentence in context, filtered by
+meaning guards. Nothing is applied: suggestions are for a person to accept or reject.
+
+Ranking: gain = log P(corrected sentence | previous sentence) - log P(original | previous sentence), minus
+the unigram log-probability of the words the edit removes and plus that of the words it adds (SLOR-style),
+so that shorter is not automatically better. Candidates of one sentence share the key-value cache of their
+common prefix (`LanguageModel.score_edits`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from itertools import combinations
+
+from mtcheck.core.article import Article
+from mtcheck.core.codes import Severity
+from mtcheck.core.signature import Signature
+from mtcheck.core.text import FUNCTION_WORDS, PRONOUNS, TOKEN, WORD
+from mtcheck.core.types import FixSource, Flag, Suggestion
+from mtcheck.correct import guards
+from mtcheck.correct.rewrite import Rewriter
+from mtcheck.lm.model import LanguageModel
+from mtcheck.lm.unigram import UnigramTable
+
+_DOUBLED = re.compile(r"([.,;:!?])(\s+[.,;:])+(?![.\w])")
+_BRACKET = re.compile(r"\s?\[[^\[\]\n]{1,80}\]\s?")
+
+
+@dataclass
+class Candidate:
+    """A reading being ranked (mutable while it is scored; what leaves the corrector is a `Suggestion`)."""
+
+    start: int  # article offsets of the replaced span
+    end: int
+    replacement: str
+    source: FixSource
+    why: str
+    gain: float = 0.0
+    sentence: str = ""
+    keeps_words: bool = False  # drops repeated copies only: no SLOR charge for the words it removes
+
+
+@dataclass
+class CorrectorSettings:
+    max_suggestions: int = 5
+    max_edits_per_flag: int = 60  # single and paired small edits, the cheapest first
+    rewrite: bool = True  # ask the instruction-tuned model for one rewrite per major/critical flag
+    min_gain: float = 0.5  # nats: a suggestion must make the sentence more probable
+    similarity: bool = True  # embedding guard (loads minilm-l6)
+
+
+class Corrector:
+    def __init__(self, lm: LanguageModel, settings: CorrectorSettings | None = None):
+        self.lm = lm
+        self.settings = settings or CorrectorSettings()
+        self.unigram = UnigramTable.load(lm.name)
+        self._embedder: guards.Embedder | None = None
+        self._rewriter: Rewriter | None = None
+
+    def signature(self) -> Signature:
+        s = self.settings
+        return Signature.of(
+            ("corrector", f"edits{s.max_edits_per_flag}"),
+            ("rewrite", "yes" if s.rewrite else "no"),
+            ("min_gain", s.min_gain),
+            ("similarity", guards.MIN_SIMILARITY if s.similarity else "off"),
+        )
+
+    @property
+    def embedder(self) -> guards.Embedder:
+        if self._embedder is None:
+            self._embedder = guards.Embedder(self.lm.device)
+        return self._embedder
+
+    @property
+    def rewriter(self) -> Rewriter:
+        if self._rewriter is None:
+            self._rewriter = Rewriter(self.lm)
+        return self._rewriter
+
+    def suggest(self, article: Article, flags: list[Flag]) -> list[Flag]:
+        """The flags with their suggestions (best first) and the candidates their guards rejected."""
+        rewrites: dict[int, str | None] = {}
+        if self.settings.rewrite:
+            wanted = [i for i, f in enumerate(flags) if Severity(f.severity).at_least(Severity.MAJOR)]
+            windows = [_window(article, flags[i].start, _edit_end(article, flags[i])) for i in wanted]
+            texts = [article.text[lo:hi] for lo, hi, _ctx in windows]
+            rewrites = dict(zip(wanted, self.rewriter.rewrite_many(texts), strict=True))
+        return [flag.with_suggestions(*self._for_flag(article, flag, rewrites.get(i))) for i, flag in enumerate(flags)]
+
+    # -- one flag -------------------------------------------------------------------------------------
+    def _for_flag(
+        self, article: Article, flag: Flag, rewritten: str | None
+    ) -> tuple[list[Suggestion], list[Suggestion]]:
+        lo, hi, context = _window(article, flag.start, _edit_end(article, flag))
+        if hi <= lo:
+            return [], []
+        candidates = self._candidates(article, flag, lo, hi)
+        if rewritten:
+            if rewritten != article.text[lo:hi]:
+                candidates.append(
+                    Candidate(
+                        lo, hi, rewritten, FixSource.REWRITE, "the instruction-tuned model's rewrite of the sentence"
+                    )
+                )
+        unique: dict[str, Candidate] = {}
+        original = article.text[lo:hi]
+        for c in candidates:
+            sentence = article.text[lo : c.start] + c.replacement + article.text[c.end : hi]
+            if sentence != original and sentence not in unique:
+                c.sentence = sentence
+                unique[sentence] = c
+        candidates = list(unique.values())
+        if not candidates:
+            return [], []
+        base, scores = self.lm.score_edits(
+            context, original, [(c.start - lo, c.end - lo, c.replacement) for c in candidates]
+        )
+        for c, score in zip(candidates, scores, strict=True):
+            removed = article.text[c.start : c.end]
+            if c.keeps_words and not c.replacement and _only_repeats(removed, c.sentence):
+                removed = ""  # dropping repeated copies loses no word: no SLOR charge for the words it removes
+            c.gain = score - base - (self._unigram(removed) - self._unigram(c.replacement))
+        candidates.sort(key=lambda c: -c.gain)
+        candidates = [c for c in candidates if c.gain >= self.settings.min_gain]
+        accepted, rejected = [], []
+        pool = candidates[: self.settings.max_suggestions * 3]
+        sims = (
+            self.embedder.similarities(original, [c.sentence for c in pool])
+            if self.settings.similarity and pool
+            else [None] * len(pool)
+        )
+        for c, sim in zip(pool, sims, strict=True):
+            verdict = guards.check(original, c.sentence, flag.text, sim, (flag.start - lo, flag.end - lo), c.source)
+            suggestion = Suggestion(c.start, c.end, c.replacement, c.sentence, lo, c.gain, c.source, c.why, sim)
+            if verdict.ok:
+                if len(accepted) < self.settings.max_suggestions:
+                    accepted.append(suggestion)
+            else:
+                rejected.append(replace(suggestion, guard=verdict.guard, rejected_because=verdict.why))
+        return accepted, rejected
+
+    def _unigram(self, text: str) -> float:
+        """Unigram surprisal of the words of a text (punctuation carries no SLOR adjustment)."""
+        if self.unigram is None:
+            return 0.0
+        words = WORD.findall(text)
+        return sum(self.unigram.surprisal(i) for w in words for i in self.lm.tokenize(" " + w)[0])
+
+    def _candidates(self, article: Article, flag: Flag, lo: int, hi: int) -> list[Candidate]:
+        text = article.text
+        out: list[Candidate] = []
+        # 1. the fixes that the signals found while detecting (an edit gain's edit, a rule's repair)
+        for hit in flag.hits:
+            if hit.fix is not None:
+                f = hit.fix
+                out.append(Candidate(f.start, f.end, f.replacement, f.source, f.why, keeps_words=f.keeps_words))
+        span = text[flag.start : flag.end]
+        for m in _DOUBLED.finditer(span):
+            a, b = flag.start + m.start(), flag.start + m.end()
+            out.append(Candidate(a, b, m.group(1), FixSource.RULE, "one full stop instead of two"))
+        for m in _BRACKET.finditer(span):
+            a, b = flag.start + m.start(), flag.start + m.end()
+            out.append(
+                Candidate(
+                    a,
+                    b,
+                    " " if m.group().startswith(" ") and m.group().endswith(" ") else "",
+                    FixSource.RULE,
+                    f"drop the bracketed gloss “{m.group().strip()}”",
+                )
+            )
+        # 2. small edits around the span (LM-Critic): deletions, merges across a full stop, case fixes
+        singles = self._small_edits(article, flag)
+        out += singles
+        pairs = []
+        for x, y in combinations(singles, 2):
+            if x.end <= y.start or y.end <= x.start:
+                first, second = (x, y) if x.start < y.start else (y, x)
+                replacement = first.replacement + text[first.end : second.start] + second.replacement
+                pairs.append(
+                    Candidate(first.start, second.end, replacement, FixSource.EDIT, f"{first.why}; {second.why}")
+                )
+        out += pairs[: max(0, self.settings.max_edits_per_flag - len(out))]
+        # calque fix combined with the article it needs ("be no start for" -> "be a non-starter for")
+        for c in list(out):
+            if c.source == FixSource.RULE and c.replacement.lower().startswith("a "):
+                before = text[max(lo, c.start - 4) : c.start]
+                if before.lower().endswith("no "):
+                    out.append(Candidate(c.start - 3, c.end, c.replacement, FixSource.RULE, c.why))
+        return [c for c in out if lo <= c.start <= c.end <= hi]
+
+    def _small_edits(self, article: Article, flag: Flag) -> list[Candidate]:
+        text = article.text
+        tokens = list(TOKEN.finditer(text, flag.start, _edit_end(article, flag)))
+        out: list[Candidate] = []
+        for i, m in enumerate(tokens):
+            word = m.group()
+            a, b = m.start(), m.end()
+            if word[0].isalnum():
+                lead = a > 0 and text[a - 1] == " "
+                out.append(Candidate(a - 1 if lead else a, b, "", FixSource.EDIT, f"delete “{word}”"))
+                if word in FUNCTION_WORDS and i > 0 and word != "I":
+                    out.append(Candidate(a, b, word.lower(), FixSource.EDIT, f"lower-case “{word}”"))
+            elif word in ".!?" and i + 1 < len(tokens):
+                nxt = tokens[i + 1]
+                following = nxt.group()
+                keep = following if following not in FUNCTION_WORDS else following.lower()
+                out.append(
+                    Candidate(a, nxt.end(), " " + keep, FixSource.EDIT, "remove the full stop inside the sentence")
+                )
+                if following in PRONOUNS:
+                    out.append(
+                        Candidate(
+                            a,
+                            nxt.end(),
+                            "",
+                            FixSource.EDIT,
+                            f"remove the full stop and the repeated subject “{following}”",
+                        )
+                    )
+        return out
+
+
+def _only_repeats(removed: str, sentence: str) -> bool:
+    """Every word of `removed` is still in `sentence`."""
+    kept = {w.lower() for w in WORD.findall(sentence)}
+    return all(w.lower() in kept for w in WORD.findall(removed))
+
+
+def _edit_end(article: Article, flag: Flag) -> int:
+    """Where edits may reach: a flag that ends its sentence may continue into the next sentence of the
+    paragraph by one word, since a false full stop ("NATO He will. They no longer") is repaired there."""
+    for seg in article.segments:
+        if seg.scored and seg.start < flag.end <= seg.end:
+            if flag.end < seg.end - 1:
+                return flag.end
+            following = [s for s in article.segments if s.start >= seg.end and s.scored]
+            if following and following[0].paragraph == seg.paragraph:
+                m = TOKEN.search(article.text, following[0].start, following[0].end)
+                return m.end() if m else flag.end
+            return flag.end
+    return flag.end
+
+
+def _window(article: Article, start: int, end: int) -> tuple[int, int, str]:
+    """The sentence(s) a flag touches, and the previous sentence of the same paragraph as context."""
+    sentences = [s for s in article.segments if s.scored]
+    touched = [i for i, s in enumerate(sentences) if s.start < end and s.end > start]
+    if not touched:
+        return start, end, ""
+    first, last = sentences[touched[0]], sentences[touched[-1]]
+    context = ""
+    if touched[0] > 0 and sentences[touched[0] - 1].paragraph == first.paragraph:
+        prev = sentences[touched[0] - 1]
+        context = article.text[prev.start : prev.end] + " "
+    return min(first.start, start), max(last.end, end), context
+
+
+def apply_top(text: str, flags: list[Flag], min_confidence: float = 0.5) -> tuple[str, int]:
+    """The text with the top suggestion of every flag at or above min_confidence applied (later flags first,
+    overlapping suggestions skipped). For measuring corrections; mtcheck never rewrites an article itself."""
+    chosen = [f.suggestions[0] for f in flags if f.confidence >= min_confidence and f.suggestions]
+    chosen.sort(key=lambda s: s.start, reverse=True)
+    applied, floor = 0, len(text) + 1
+    for s in chosen:
+        if s.end <= floor:
+            text = text[: s.start] + s.replacement + text[s.end :]
+            floor = s.start
+            applied += 1
+    return text, applied

@@ -1,0 +1,84 @@
+"""The typed `Report` of one article from the stages' outputs (docs/report-schema.md)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from datetime import datetime, timezone
+
+from mtcheck import __version__
+from mtcheck.core.article import Article
+from mtcheck.core.codes import SEVERITY_ORDER
+from mtcheck.core.report import ArticleInfo, ParagraphScore, Report, Scores, SegmentScore
+from mtcheck.core.types import Flag
+from mtcheck.detect.detector import Detection
+from mtcheck.lm.fluency import Fluency
+
+
+def build_report(
+    article: Article,
+    detection: Detection,
+    fluency: Fluency,
+    model: dict,
+    settings: dict,
+    flags: list[Flag] | None = None,
+    created: str | None = None,
+) -> Report:
+    """`flags`: the detection's flags as the corrector returned them (with suggestions), if it ran."""
+    flags = [replace(f, id=f"f{i + 1}") for i, f in enumerate(detection.flags if flags is None else flags)]
+    bad = [b for b in detection.segment_bad if b is not None]
+    scored_chars = sum(s.end - s.start for s in article.segments if s.scored) or 1
+    counts = {str(sev): sum(1 for f in flags if f.severity == sev) for sev in SEVERITY_ORDER}
+    scored_text = " ".join(article.segment_text(s) for s in article.segments if s.scored)
+    info = ArticleInfo(
+        path=article.path,
+        id=article.id,
+        title=article.title or _first_segment_text(article, "title"),
+        url=article.url,
+        format=article.source_format,
+        encoding=article.encoding,
+        encoding_note=article.encoding_note,
+        sha256=article.sha256,
+        words=len(re.findall(r"\S+", scored_text)),
+        text=article.text,
+    )
+    scores = Scores(
+        fluency=fluency.article,
+        mean_surprisal=fluency.mean_surprisal,
+        flagged_share=round(_covered_chars(flags) / scored_chars, 4),
+        predicted_bad=round(sum(bad) / len(bad), 4) if bad else None,
+        flags=len(flags),
+        critical=counts["critical"],
+        major=counts["major"],
+        minor=counts["minor"],
+    )
+    segments = tuple(
+        SegmentScore(s.start, s.end, s.kind, s.paragraph, f.fluency, f.mean_surprisal, b)
+        for s, f, b in zip(article.segments, fluency.segments, detection.segment_bad, strict=True)
+    )
+    return Report(
+        article=info,
+        model=model,
+        settings=settings,
+        scores=scores,
+        calibration=fluency.description,
+        paragraphs=tuple(ParagraphScore(p.start, p.end, p.fluency) for p in fluency.paragraphs),
+        segments=segments,
+        flags=tuple(flags),
+        created=created or datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        tool={"name": "mtcheck", "version": __version__},
+    )
+
+
+def _first_segment_text(article: Article, kind: str) -> str | None:
+    for s in article.segments:
+        if s.kind == kind:
+            return article.segment_text(s)
+    return None
+
+
+def _covered_chars(flags: list[Flag]) -> int:
+    covered: set[int] = set()
+    for f in flags:
+        covered.update(range(f.start, f.end))
+    return len(covered)

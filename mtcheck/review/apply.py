@@ -1,0 +1,195 @@
+"""Apply an editor's decisions to the article: the corrected text plus a change log.
+
+Offsets in decisions point into the report's `article.text`, so they are only meaningful for that exact
+text: decisions for another sha256 are refused, and so is an article file that changed since the check.
+What is written:
+
+- `.txt` articles: the corrected text, in the file's own encoding, newline style and byte-order mark
+  (UTF-8 when a typed reading cannot be encoded in the original legacy encoding).
+- `.md`, `.html`, `.json`, `.jsonl` articles: the report text is derived (markup stripped, feed fields
+  joined), so the corrected *plain text* is written as `<name>.txt`; markup that was never read is never
+  written back, and `--in-place` is refused for them.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mtcheck.core.article import Article
+from mtcheck.core.errors import InputError, MtcheckError
+from mtcheck.core.files import atomic_write
+from mtcheck.reading.formats import read_articles
+from mtcheck.review.decisions import flags_by_id
+
+_FIXES = ("accept", "edit")
+
+
+@dataclass
+class Result:
+    text: str
+    changes: list[dict] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    rejected: int = 0
+    open: int = 0
+
+
+def apply_decisions(report: dict, doc: dict) -> Result:
+    """Apply accepted and edited readings in reading order (`doc` is checked by `check_document`).
+
+    A decision whose span overlaps one already applied is skipped with a warning: its offsets no longer
+    describe the text it was made for.
+    """
+    text: str = report["article"]["text"]
+    flags = flags_by_id(report)
+    order = {fid: i for i, fid in enumerate(flags)}
+    decisions: dict[str, dict] = doc["decisions"]
+    result = Result(text)
+    result.rejected = sum(1 for d in decisions.values() if d["decision"] == "reject")
+    result.open = sum(1 for fid in flags if fid not in decisions)
+    fixes = sorted(
+        ((fid, d) for fid, d in decisions.items() if d["decision"] in _FIXES),
+        key=lambda kv: (kv[1]["start"], kv[1]["end"], order.get(kv[0], 0)),
+    )
+    pieces: list[str] = []
+    cursor = 0  # end of the last applied span in the original text
+    shift = 0  # length difference so far: new offset = old offset + shift
+    last: tuple[str, int, int] | None = None
+    for fid, d in fixes:
+        start, end, after = d["start"], d["end"], d["text"]
+        if last is not None and start < cursor:
+            result.warnings.append(
+                f"flag {fid} ({start}–{end}) overlaps flag {last[0]} ({last[1]}–{last[2]}), which was applied "
+                "first; not applied"
+            )
+            continue
+        pieces.append(text[cursor:start])
+        pieces.append(after)
+        result.changes.append(
+            {
+                "flag": fid,
+                "decision": d["decision"],
+                "suggestion": d["suggestion"],
+                "start": start,
+                "end": end,
+                "before": text[start:end],
+                "after": after,
+                "new_start": start + shift,
+                "new_end": start + shift + len(after),
+                "who": d.get("who"),
+                "when": d.get("when"),
+            }
+        )
+        shift += len(after) - (end - start)
+        cursor = end
+        last = (fid, start, end)
+    pieces.append(text[cursor:])
+    result.text = "".join(pieces)
+    return result
+
+
+# --- the article on disk ----------------------------------------------------------------------------
+
+
+def source_file(report: dict) -> Path:
+    """The file the article came from (feed items: the feed file)."""
+    return Path(str(report["article"].get("path") or "").partition("#")[0])
+
+
+def check_source(report: dict) -> bool:
+    """True when the article file is still there and unchanged; False when it is gone.
+
+    Raises MtcheckError when it changed since the check (its text no longer has the report's sha256).
+    """
+    article = report["article"]
+    path = source_file(report)
+    if not str(path) or str(path) == "." or not path.is_file():
+        return False
+    found: Article | None = None
+    for item in read_articles(path):
+        if isinstance(item, InputError):
+            if item.path == article["path"] or item.path == str(path):
+                raise MtcheckError(f"cannot re-read {article['path']} to check it is unchanged: {item.cause}")
+            continue
+        if item.path == article["path"]:
+            found = item
+            break
+    if found is None:
+        raise MtcheckError(f"{article['path']} changed since the check: the article is no longer in {path}")
+    if found.sha256 != article["sha256"]:
+        raise MtcheckError(
+            f"{article['path']} changed since the check (sha256 {found.sha256[:12]}…, the report has "
+            f"{article['sha256'][:12]}…); check it again before applying decisions"
+        )
+    return True
+
+
+def corrected_name(report: dict, name: str) -> str:
+    """`.txt` keeps its file name; derived formats become `<name>.txt` (plain text, see module doc)."""
+    if report["article"].get("format") == "txt":
+        return source_file(report).name or f"{name}.txt"
+    return f"{name}.txt"
+
+
+def encode_like_source(report: dict, text: str, source_present: bool) -> tuple[bytes, str | None]:
+    """Bytes in the source file's encoding, newline style and BOM; a note when that was not possible."""
+    if report["article"].get("format") != "txt" or not source_present:
+        return text.encode("utf-8"), None
+    raw = source_file(report).read_bytes()
+    if b"\r\n" in raw or b"\r\x00\n\x00" in raw or b"\x00\r\x00\n" in raw:
+        text = text.replace("\n", "\r\n")
+    encoding = str(report["article"].get("encoding") or "utf-8")
+    if encoding in ("utf-8", "utf-8-sig"):
+        return (codecs.BOM_UTF8 if raw.startswith(codecs.BOM_UTF8) else b"") + text.encode("utf-8"), None
+    try:
+        return text.encode(encoding), None  # utf-16/utf-32 write their own byte-order mark
+    except (UnicodeEncodeError, LookupError):
+        return text.encode("utf-8"), f"the corrected text cannot be encoded as {encoding}; written as UTF-8"
+
+
+@dataclass
+class Written:
+    corrected: Path
+    log: Path
+    result: Result
+    notes: list[str]
+
+
+def apply_to_files(
+    report: dict, name: str, doc: dict, out_dir: Path, in_place: bool = False, report_ref: str = ""
+) -> Written:
+    """Check the source, apply, write the corrected article and `<name>.changes.jsonl`."""
+    notes: list[str] = []
+    if in_place and report["article"].get("format") != "txt":
+        raise MtcheckError(
+            f"--in-place works only for .txt articles; this one is {report['article'].get('format')} "
+            "(its markup was never read, so it cannot be written back)"
+        )
+    present = check_source(report)
+    source = source_file(report)
+    if not present:
+        notes.append(f"{report['article'].get('path')} is no longer there; applying to the article text in the report")
+    if in_place:
+        if not present:
+            raise MtcheckError(f"--in-place: {source} is no longer there")
+        target = source
+    else:
+        target = out_dir / corrected_name(report, name)
+        if present and target.resolve() == source.resolve():
+            raise MtcheckError(f"{target} is the original article; use --in-place to overwrite it, or another --out")
+    result = apply_decisions(report, doc)
+    data, note = encode_like_source(report, result.text, present)
+    if note:
+        notes.append(note)
+    log = out_dir / f"{name}.changes.jsonl"
+    if present and log.resolve() == source.resolve():
+        raise MtcheckError(f"{log} is the original article; choose another --out")
+    atomic_write(target, data, like=source if in_place else None)
+    lines = [
+        json.dumps({**change, "report": report_ref or f"{name}.json"}, ensure_ascii=False) + "\n"
+        for change in result.changes
+    ]
+    atomic_write(log, "".join(lines).encode("utf-8"))
+    return Written(target, log, result, notes)

@@ -1,0 +1,293 @@
+"""Evidence from the language model: surprising words, and small edits that make a sentence more probable.
+
+Raw surprisal also fires on names, rare words and paragraph starts, so it is only used to pick candidate
+places. The decision rests on the edit gain, in the spirit of LM-Critic (Yasunaga et al. 2021): a sentence
+is suspect when a small local edit (drop a word, swap a word for one the model expected, remove a full stop
+between two pieces of one sentence) makes it much more probable. Gains are SLOR-adjusted: the unigram
+log-probability of what the edit removes or adds is subtracted, so deleting a rare word or replacing it with
+a common one does not count as a repair.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+from mtcheck.core.article import Article, Segment
+from mtcheck.core.codes import Code
+from mtcheck.core.text import FUNCTION_WORDS, TOKEN
+from mtcheck.core.types import Fix, FixSource, Hit, TokenScore
+from mtcheck.lm.model import LanguageModel
+from mtcheck.lm.unigram import UnigramTable
+
+EDIT_GAIN_WEIGHT = 1.5  # toward severity: an edit that repairs the sentence is strong evidence
+SPIKE_CONFIDENCE, SPIKE_WEIGHT = 0.3, 0.5  # a surprisal spike no edit repairs: a weak hint on its own
+_ALPHA_WORD = re.compile(r"^ ?[a-z][a-z'’\-]*$")
+
+
+@dataclass
+class Word:
+    start: int
+    end: int
+    text: str
+    segment: Segment
+    tokens: list[TokenScore]
+
+    @property
+    def surprisal(self) -> float:
+        return sum(t.surprisal for t in self.tokens)
+
+    @property
+    def excess(self) -> float:
+        """How much more surprising than the model's own uncertainty at that point (max over pieces)."""
+        return max(t.surprisal - t.entropy for t in self.tokens)
+
+
+@dataclass
+class Edit:
+    start: int  # span of the article replaced
+    end: int
+    replacement: str
+    kind: str  # delete | substitute | merge
+    word: Word | None
+    unigram_delta: float  # unigram surprisal removed minus added (SLOR adjustment)
+
+
+@dataclass
+class EditGainSettings:
+    candidate_slor: float = 4.0  # a word is a candidate when LM surprisal exceeds its unigram surprisal by this
+    candidate_excess: float = 5.0  # ... or when it exceeds the model's entropy by this
+    max_candidates: int = 40  # per article, the most surprising first (bounds the cost)
+    substitutes: int = 3  # the model's top alternatives tried per candidate
+    min_gain: float = 6.0  # nats of SLOR-adjusted gain for an edit to count as evidence
+    gain_midpoint: float = 10.0  # the gain at which an edit's confidence is 0.5 ...
+    gain_scale: float = 2.5  # ... and how fast confidence rises with gain
+    spike_slor: float = 9.0  # a surprisal spike this far above the unigram expectation is reported alone
+
+
+def words_of(article: Article, tokens: list[TokenScore]) -> list[Word]:
+    """Words of the scored segments, each with the tokens that overlap it."""
+    words: list[Word] = []
+    k = 0
+    text = article.text
+    for seg in article.segments:
+        if not seg.scored:
+            continue
+        for m in TOKEN.finditer(text, seg.start, seg.end):
+            while k < len(tokens) and tokens[k].end <= m.start():
+                k += 1
+            j = k
+            pieces = []
+            while j < len(tokens) and tokens[j].start < m.end():
+                if tokens[j].end > m.start():
+                    pieces.append(tokens[j])
+                j += 1
+            if pieces:
+                words.append(Word(m.start(), m.end(), m.group(), seg, pieces))
+    return words
+
+
+class LMSignals:
+    def __init__(self, lm: LanguageModel, unigram: UnigramTable | None, settings: EditGainSettings | None = None):
+        self.lm = lm
+        self.unigram = unigram
+        self.settings = settings or EditGainSettings()
+
+    def unigram_surprisal(self, text: str) -> float:
+        if not text or self.unigram is None:
+            return 0.0
+        return sum(self.unigram.surprisal(i) for i in self.lm.tokenize(text)[0])
+
+    def slor(self, word: Word) -> float:
+        """Contextual surprisal above the word's unigram surprisal (nats)."""
+        if self.unigram is None:
+            return word.surprisal - 8.0
+        return word.surprisal - sum(self.unigram.surprisal(t.token_id) for t in word.tokens)
+
+    def candidates(self, article: Article, words: list[Word]) -> list[Word]:
+        s = self.settings
+        picked = []
+        for i, w in enumerate(words):
+            if not w.text[0].isalpha() and w.text not in ".,;:":
+                continue
+            first_of_segment = i == 0 or words[i - 1].segment is not w.segment
+            if first_of_segment or w.segment.kind == "title":
+                continue  # paragraph and sentence starts surprise the model for no fault of the text
+            if w.text[0].isupper() and w.text not in FUNCTION_WORDS:
+                continue  # names: the edit test would only "repair" them into common words
+            slor = self.slor(w)
+            if slor >= s.candidate_slor or (w.excess >= s.candidate_excess and slor >= s.candidate_slor / 2):
+                picked.append(w)
+        picked.sort(key=lambda w: -self.slor(w))
+        return picked[: s.max_candidates]
+
+    def edits_for(self, article: Article, word: Word) -> list[Edit]:
+        text = article.text
+        edits: list[Edit] = []
+        if word.text in ".!?":
+            # A full stop the model did not expect: try the two pieces as one sentence.
+            nxt = re.match(r"\s+(\S)", text[word.end :])
+            if nxt:
+                first = text[word.end + nxt.start(1)]
+                repl = first.lower() if text[word.end + nxt.start(1) : word.end + nxt.start(1) + 2].istitle() else first
+                edits.append(
+                    Edit(
+                        word.start,
+                        word.end + nxt.start(1) + 1,
+                        " " + repl,
+                        "merge",
+                        word,
+                        self.unigram_surprisal("."),
+                    )
+                )
+            return edits
+        lead = " " if word.start > 0 and text[word.start - 1] == " " else ""
+        delete_start = word.start - len(lead)
+        edits.append(Edit(delete_start, word.end, "", "delete", word, self.unigram_surprisal(lead + word.text)))
+        seen = {word.text.lower()}
+        first = word.tokens[0]
+        for alt in first.alternatives:
+            piece = self.lm.tokenizer.decode([alt])
+            if not _ALPHA_WORD.match(piece) or piece.strip().lower() in seen:
+                continue
+            seen.add(piece.strip().lower())
+            delta = self.unigram_surprisal(lead + word.text) - self.unigram_surprisal(piece if lead else piece.strip())
+            edits.append(Edit(word.start, word.end, piece.strip(), "substitute", word, delta))
+            if len(edits) > self.settings.substitutes:
+                break
+        return edits
+
+    def boundary_edits(self, article: Article) -> list[Edit]:
+        """Every full stop between two sentences of one paragraph is a merge candidate when the next
+        sentence is short or starts with a word the model did not expect; checked by the same gain test."""
+        text = article.text
+        edits = []
+        sentences = [s for s in article.segments if s.kind == "sentence"]
+        for prev, seg in zip(sentences, sentences[1:], strict=False):
+            if prev.paragraph != seg.paragraph or text[prev.end - 1] != ".":
+                continue
+            if text[prev.end - 2 : prev.end] in ("..", "”.") or text[prev.end - 3 : prev.end - 1].isupper():
+                continue
+            first = text[seg.start]
+            if not first.isalpha():
+                continue
+            lowered = (
+                first.lower()
+                if text[seg.start : seg.start + 2].istitle() and not _looks_like_name(text, seg.start)
+                else first
+            )
+            edits.append(Edit(prev.end - 1, seg.start + 1, " " + lowered, "merge", None, self.unigram_surprisal(".")))
+        return edits
+
+    def gains(self, article: Article, edits: list[Edit]) -> list[float]:
+        """SLOR-adjusted log-probability gain of each edit, judged on the sentence(s) it touches with the
+        previous sentence of the paragraph as context. Edits of one window share one cached forward pass."""
+        by_window: dict[tuple[int, int, str], list[int]] = {}
+        for n, edit in enumerate(edits):
+            by_window.setdefault(self._window(article, edit.start, edit.end), []).append(n)
+        gains = [0.0] * len(edits)
+        for (lo, hi, ctx), members in by_window.items():
+            changes = [(edits[n].start - lo, edits[n].end - lo, edits[n].replacement) for n in members]
+            base, scores = self.lm.score_edits(ctx, article.text[lo:hi], changes)
+            for n, score in zip(members, scores, strict=True):
+                gains[n] = score - base - edits[n].unigram_delta
+        return gains
+
+    def _window(self, article: Article, start: int, end: int) -> tuple[int, int, str]:
+        """The sentence(s) an edit touches, and the previous sentence of the paragraph as context."""
+        sentences = [s for s in article.segments if s.scored]
+        touched = [i for i, s in enumerate(sentences) if s.start <= end and s.end >= start] or [0]
+        lo_seg, hi_seg = sentences[touched[0]], sentences[touched[-1]]
+        ctx = ""
+        if touched[0] > 0 and sentences[touched[0] - 1].paragraph == lo_seg.paragraph:
+            prev = sentences[touched[0] - 1]
+            ctx = article.text[prev.start : prev.end] + " "
+        return lo_seg.start, hi_seg.end, ctx
+
+    def hits(self, article: Article, tokens: list[TokenScore]) -> list[Hit]:
+        words = words_of(article, tokens)
+        candidates = self.candidates(article, words)
+        edits = [e for w in candidates for e in self.edits_for(article, w)]
+        edits += [
+            e for e in self.boundary_edits(article) if not any(c.kind == "merge" and c.start == e.start for c in edits)
+        ]
+        if not edits:
+            return []
+        gains = self.gains(article, edits)
+        best: dict[tuple[int, int], tuple[float, Edit]] = {}
+        for edit, gain in zip(edits, gains, strict=True):
+            key = (edit.word.start, edit.word.end) if edit.word else (edit.start, edit.end)
+            if key not in best or gain > best[key][0]:
+                best[key] = (gain, edit)
+        out = []
+        text = article.text
+        for (w_start, w_end), (gain, edit) in best.items():
+            word = edit.word
+            spike = self.slor(word) if word else 0.0
+            if gain < self.settings.min_gain:
+                if word is not None and spike >= self.settings.spike_slor and word.excess >= self.settings.spike_slor:
+                    message = self._spike_message(word, spike)
+                    out.append(Hit(w_start, w_end, Code.LM_SPIKE, message, SPIKE_CONFIDENCE, SPIKE_WEIGHT, score=spike))
+                continue
+            conf = 1.0 / (1.0 + math.exp(-(gain - self.settings.gain_midpoint) / self.settings.gain_scale))
+            if edit.kind == "merge":
+                span_start, span_end = _extend_words(text, edit.start, edit.end)
+                msg = (
+                    f"Removing the full stop joins two pieces of one sentence; the result is "
+                    f"{gain:.1f} nats more probable."
+                )
+                out.append(_edit_hit(text, span_start, span_end, msg, conf, edit, gain))
+                continue
+            what = (
+                f"deleting “{word.text}”"
+                if edit.kind == "delete"
+                else f"replacing “{word.text}” with “{edit.replacement}”"
+            )
+            msg = (
+                f"“{word.text}” is {word.surprisal:.1f} nats surprising here ({spike:+.1f} above its usual "
+                f"frequency); {what} makes the sentence {gain:.1f} nats more probable."
+            )
+            span_start, span_end = w_start, w_end  # the word itself: the reason names the edit
+            out.append(_edit_hit(text, span_start, span_end, msg, conf, edit, gain))
+        return out
+
+    @staticmethod
+    def _spike_message(word: Word, spike: float) -> str:
+        return (
+            f"“{word.text}” is {word.surprisal:.1f} nats surprising here, {spike:.1f} above what its "
+            "frequency explains, but no small edit repairs it: possibly a mistranslated word."
+        )
+
+
+def _looks_like_name(text: str, pos: int) -> bool:
+    """A capitalised word that is not a function word: keep its capital when merging sentences."""
+    m = re.match(r"[\w’'\-]+", text[pos:])
+    return bool(m) and m.group() not in FUNCTION_WORDS and m.group() not in {"The", "A", "An", "There"}
+
+
+def _extend_words(text: str, start: int, end: int) -> tuple[int, int]:
+    """Widen a span by one word on each side (same line), so a reader sees the change in context."""
+    while start > 0 and not text[start - 1].isspace():
+        start -= 1
+    while end < len(text) and not text[end].isspace():
+        end += 1
+    before = re.search(r"(\S+)[ \t]+$", text[max(0, start - 40) : start])
+    after = re.match(r"[ \t]+(\S+)", text[end : end + 40])
+    return (start - len(before.group(0)) if before else start), (end + after.end() if after else end)
+
+
+def _edit_hit(text: str, start: int, end: int, message: str, confidence: float, edit: Edit, gain: float) -> Hit:
+    """An edit-gain hit; it carries the edit itself as its fix, which the corrector proposes."""
+    why = describe_edit(text[edit.start : edit.end], edit.replacement)
+    fix = Fix(edit.start, edit.end, edit.replacement, FixSource.EDIT, why)
+    return Hit(start, end, Code.EDIT_GAIN, message, confidence, EDIT_GAIN_WEIGHT, fix=fix, score=gain)
+
+
+def describe_edit(before: str, after: str) -> str:
+    """An edit in words, for a suggestion's `why`."""
+    if not after.strip():
+        return f"delete “{before.strip()}”"
+    if before.strip() in ".":
+        return "remove the full stop inside the sentence"
+    return f"replace “{before.strip()}” with “{after.strip()}”"
