@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import sys
 from collections import defaultdict
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -22,20 +23,20 @@ sys.path.insert(0, str(ROOT))
 
 from sacrebleu.metrics import CHRF, TER  # noqa: E402
 
+from mtcheck.core.types import Flag, Suggestion  # noqa: E402
 from mtcheck.correct.corrector import apply_top  # noqa: E402
-from mtcheck.evaluate.data import load  # noqa: E402
+from mtcheck.evaluate.data import default_eval_dir, load  # noqa: E402
 
 BUCKETS = (2, 4, 6, 8, 12, 1e9)
-EVAL = ROOT.parent / "shared" / "eval"
 
 
-def _kind(s: dict) -> str:
-    return s["source"] if s["source"] != "edit" else "edit:" + s["why"].split(" ")[0].strip("“")
+def _kind(s: Suggestion) -> str:
+    return str(s.source) if s.source != "edit" else "edit:" + s.why.split(" ")[0].strip("“")
 
 
 @click.command()
 @click.argument("records", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--eval-dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=EVAL)
+@click.option("--eval-dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=default_eval_dir())
 @click.option("--min-gain", "min_gains", multiple=True, help="source=nats (edit, rule, rewrite), replayed.")
 def main(records: Path, eval_dir: Path, min_gains: tuple[str, ...]) -> None:
     need = {k: float(v) for k, v in (m.split("=") for m in min_gains)}
@@ -52,15 +53,15 @@ def main(records: Path, eval_dir: Path, min_gains: tuple[str, ...]) -> None:
                 continue
             before = chrf.sentence_score(item.text, [item.post_edit]).score
             flags = []
-            for flag in rec["flags"]:
-                kept = [s for s in flag["suggestions"] if s["gain"] >= need.get(s["source"], 0.0)]
-                flags.append({**flag, "suggestions": kept})
-                if flag["confidence"] < 0.5:
+            for flag in map(Flag.from_json, rec["flags"]):
+                kept = [s for s in flag.suggestions if s.gain >= need.get(s.source, 0.0)]
+                flags.append(replace(flag, suggestions=tuple(kept)))
+                if flag.confidence < 0.5:
                     continue
-                for rank, s in enumerate(flag["suggestions"]):
-                    text = item.text[: s["start"]] + s["replacement"] + item.text[s["end"] :]
+                for rank, s in enumerate(flag.suggestions):
+                    text = item.text[: s.start] + s.replacement + item.text[s.end :]
                     delta = chrf.sentence_score(text, [item.post_edit]).score - before
-                    bucket = next(b for b in BUCKETS if s["gain"] < b)
+                    bucket = next(b for b in BUCKETS if s.gain < b)
                     table[(_kind(s), bucket, rank == 0)].append(delta)
             fixed, n = apply_top(item.text, flags)
             hyps.append(item.text)

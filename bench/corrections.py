@@ -16,8 +16,8 @@ import click
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from mtcheck.pipeline import Checker, _in_scored_segments  # noqa: E402
-from mtcheck.reading.formats import read_file  # noqa: E402
+from mtcheck.pipeline import Checker, in_scored_segments  # noqa: E402
+from mtcheck.reading import read_file  # noqa: E402
 
 
 @click.command()
@@ -35,13 +35,12 @@ def main(rewrite: bool, article: Path) -> None:
     art = read_file(article)[0]
     checker.lm.score("Warm-up.")
     t0 = time.perf_counter()
-    tokens = _in_scored_segments(art, checker.lm.score(art.text))
+    tokens = in_scored_segments(art, checker.lm.score(art.text))
     t1 = time.perf_counter()
     detection = checker.detector.detect(art, tokens)
     t2 = time.perf_counter()
-    checker.corrector.suggest(art, detection.flags)
+    flags = checker.corrector.suggest(art, detection.flags)
     t3 = time.perf_counter()
-    flags = detection.flags
     print(f"article      {article.name}: {len(art.text.split())} words, {len(flags)} flags")
     print(f"scoring      {t1 - t0:.1f} s")
     print(f"detection    {t2 - t1:.1f} s")

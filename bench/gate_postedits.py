@@ -21,12 +21,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from mtcheck.core.text import detokenize, unescape_tokens  # noqa: E402
+from mtcheck.core.report import Report  # noqa: E402
+from mtcheck.evaluate.data import default_eval_dir, load  # noqa: E402
 from mtcheck.gate.filters import decide  # noqa: E402
 from mtcheck.gate.policy import load_policy  # noqa: E402
 
 PAIRS = ("et-en", "ne-en", "ro-en", "ru-en", "si-en")
-EVAL = ROOT.parent / "shared" / "eval"
 
 
 def pseudo_articles(per_pair: int, group: int) -> list[dict]:
@@ -35,9 +35,8 @@ def pseudo_articles(per_pair: int, group: int) -> list[dict]:
     for pair in PAIRS:
         items: list[dict] = []
         by_pair.append(items)
-        path = EVAL / f"mlqe-pe.{pair}.dev.jsonl"
-        with open(path, encoding="utf-8") as f:
-            sentences = [detokenize(unescape_tokens(json.loads(line)["pe_tok"].split()))[0] for line in f]
+        path = default_eval_dir() / f"mlqe-pe.{pair}.dev.jsonl"
+        sentences = [it.post_edit for it in load(path) if it.post_edit is not None]
         for k in range(per_pair):
             chunk = sentences[k * group : (k + 1) * group]
             if len(chunk) < group:
@@ -68,11 +67,11 @@ def redecide(out: Path, policy_file: str | None) -> tuple[Counter, list[tuple[st
     found: Counter = Counter()
     details = []
     for path in sorted((out / "reports").glob("*.json")):
-        report = json.loads(path.read_text(encoding="utf-8"))
+        report = Report.from_json(json.loads(path.read_text(encoding="utf-8")), where=str(path))
         decision, reasons = decide(report, policy)
         found[decision] += 1
         if reasons:
-            details.append((report["article"]["id"], decision, [f"{r.code}: {r.message[:110]}" for r in reasons]))
+            details.append((report.article.id, decision, [f"{r.code}: {r.message[:110]}" for r in reasons]))
     return found, details
 
 

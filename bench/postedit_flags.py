@@ -8,7 +8,6 @@ Target (issue #4): at most 2% of post-edited sentences get a major or critical f
 
 from __future__ import annotations
 
-import json
 import sys
 from collections import Counter
 from pathlib import Path
@@ -18,19 +17,16 @@ import click
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from mtcheck.core.text import detokenize, unescape_tokens  # noqa: E402
+from mtcheck.core.codes import Severity  # noqa: E402
+from mtcheck.evaluate.data import default_eval_dir, load  # noqa: E402
 from mtcheck.pipeline import Checker  # noqa: E402
 from mtcheck.reading.formats import line_article, read_file  # noqa: E402
 
 PAIRS = ("ro", "et", "ru", "ne", "si")
-EVAL = ROOT.parent / "shared" / "eval"
-SERIOUS = ("major", "critical")
 
 
 def post_edits(pair: str, n: int) -> list[str]:
-    with open(EVAL / f"mlqe-pe.{pair}-en.dev.jsonl", encoding="utf-8") as f:
-        lines = [json.loads(line)["pe_tok"] for line, _ in zip(f, range(n), strict=False)]
-    return [detokenize(unescape_tokens(t.split()))[0] for t in lines]
+    return [it.post_edit or "" for it in load(default_eval_dir() / f"mlqe-pe.{pair}-en.dev.jsonl", n)]
 
 
 @click.command()
@@ -48,7 +44,7 @@ def main(per_pair: int, articles: bool) -> None:
             chunk = [line_article(s, lo + i, f"pe-{pair}") for i, s in enumerate(sentences[lo : lo + 64])]
             for report in checker.check_lines(chunk):
                 found["lines"] += 1
-                found["lines_flagged"] += any(f["severity"] in SERIOUS for f in report["flags"])
+                found["lines_flagged"] += bool(report.flags_at_least(Severity.MAJOR))
         if articles:
             # articles: pooled calibration (source unknown), the stricter article threshold
             checker.detector.use_source(None)
@@ -57,15 +53,14 @@ def main(per_pair: int, articles: bool) -> None:
                 body = "\n\n".join(" ".join(sentences[lo + i : lo + i + 4]) for i in range(0, 20, 4))
                 tmp.write_text(body + "\n", encoding="utf-8")
                 report = checker.check(read_file(tmp)[0])
-                seg = report["segments"]
+                seg = report.segments
                 flagged = {
                     n
-                    for f in report["flags"]
-                    if f["severity"] in SERIOUS
+                    for f in report.flags_at_least(Severity.MAJOR)
                     for n, s in enumerate(seg)
-                    if s["start"] < f["end"] and f["start"] < s["end"] and s["kind"] == "sentence"
+                    if s.start < f.end and f.start < s.end and s.kind == "sentence"
                 }
-                found["article_sentences"] += sum(s["kind"] == "sentence" for s in seg)
+                found["article_sentences"] += sum(s.kind == "sentence" for s in seg)
                 found["article_flagged"] += len(flagged)
         total += found
         click.echo(_row(pair, found))

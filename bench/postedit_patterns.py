@@ -37,7 +37,8 @@ sys.path.insert(0, str(ROOT))
 
 from sacrebleu.metrics import CHRF, TER  # noqa: E402
 
-EVAL = ROOT.parent / "shared" / "eval"
+from mtcheck.evaluate.data import default_eval_dir  # noqa: E402
+
 MAX_TOKENS = 3
 PRONOUNS = {"it": ("he", "she"), "It": ("He", "She"), "its": ("his", "her"), "Its": ("His", "Her")}
 _PRONOUN = re.compile(r"\b(it|It|its|Its)\b")
@@ -113,7 +114,7 @@ def pronoun_swaps(lm, unigram, rows: list[dict], limit: int, seed: int = 1) -> l
 
 
 @click.command()
-@click.option("--eval-dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=EVAL)
+@click.option("--eval-dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=default_eval_dir())
 @click.option("--pairs", default="ro,et", show_default=True, help="Pairs measured on dev.")
 @click.option("--mine-from", default="ro,et,ru,si,ne", show_default=True, help="Train splits the table is mined from.")
 @click.option("--support", default=3, show_default=True)

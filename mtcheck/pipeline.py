@@ -77,7 +77,7 @@ class Checker:
         return [[next(scored) if s.scored else None for s in a.segments] for a in articles]
 
     def _report(self, article: Article, tokens: list, sentence_scores: list | None = None) -> Report:
-        scored = _in_scored_segments(article, tokens)
+        scored = in_scored_segments(article, tokens)
         detection = self.detector.detect(article, scored)
         flags = self.corrector.suggest(article, detection.flags) if self.corrector is not None else None
         if sentence_scores is None:
@@ -86,7 +86,7 @@ class Checker:
         return build_report(article, detection, fluency, self.lm.signature(), self.settings(), flags)
 
 
-def _in_scored_segments(article: Article, tokens: list) -> list:
+def in_scored_segments(article: Article, tokens: list) -> list:
     """Boilerplate and bylines are context for the model but get no score."""
     spans = [(s.start, s.end) for s in article.segments if s.scored]
     out, i = [], 0

@@ -42,10 +42,10 @@ def checker():
 
 @pytest.fixture(scope="session")
 def seed_reports(checker):
-    """Both seeds checked once with the real model: {file name: report dict}."""
-    from mtcheck.reading.formats import read_file
+    """Both seeds checked once with the real model: {file name: the report's JSON, as `check` writes it}."""
+    from mtcheck.reading import read_file
 
-    return {path.name: checker.check(read_file(path)[0]) for path in (SEED_NEWS, SEED_KOREAN)}
+    return {path.name: checker.check(read_file(path)[0]).to_json() for path in (SEED_NEWS, SEED_KOREAN)}
 
 
 # --- browser ----------------------------------------------------------------------------------

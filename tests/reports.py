@@ -6,10 +6,10 @@ from __future__ import annotations
 from dataclasses import replace
 
 from mtcheck.core.article import Article
-from mtcheck.core.report import Report
+from mtcheck.core.report import ParagraphScore, Report
 from mtcheck.core.types import Flag
 from mtcheck.detect.detector import Detection
-from mtcheck.lm.fluency import Fluency, ParagraphFluency, SegmentFluency
+from mtcheck.lm.fluency import Fluency, SegmentFluency
 from mtcheck.reading import segment, text_article
 from mtcheck.report.build import build_report
 
@@ -55,7 +55,7 @@ def make_report(
         for s in article.segments
     ]
     paragraphs = [
-        ParagraphFluency(a, b, fluency if any(s.paragraph == i and s.scored for s in article.segments) else None)
+        ParagraphScore(a, b, fluency if any(s.paragraph == i and s.scored for s in article.segments) else None)
         for i, (a, b) in enumerate(article.paragraphs)
     ]
     fl = Fluency(per_segment, paragraphs, fluency, 3.0 if fluency is not None else None, "test calibration")

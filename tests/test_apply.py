@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from test_review import EDIT, EXPECTED, TEXT, Setup, run_mtcheck, write_setup
+from test_review import EDIT, EXPECTED, TEXT, Setup, run_mtcheck, write_report, write_setup
 
 from mtcheck.evaluate.data import load
 from mtcheck.reading.formats import read_file
 from mtcheck.review.apply import apply_decisions
-from mtcheck.review.decisions import SCHEMA, check_document, make_record
+from mtcheck.review.decisions import SCHEMA, check_document, load_report, make_record
 
 
 def decisions_doc(setup: Setup, **bodies: dict) -> dict:
@@ -20,16 +21,16 @@ def decisions_doc(setup: Setup, **bodies: dict) -> dict:
     return {
         "schema": SCHEMA,
         "report": "article.json",
-        "article_sha256": setup.report["article"]["sha256"],
+        "article_sha256": setup.report.article.sha256,
         "decisions": {fid: make_record(setup.report, fid, body) for fid, body in bodies.items()},
     }
 
 
 STANDARD = {
-    "f0": {"decision": "accept", "suggestion": 1},
-    "f2": {"decision": "accept", "suggestion": 0},
-    "f3": {"decision": "reject"},
-    "f4": {"decision": "edit", "text": EDIT},
+    "f1": {"decision": "accept", "suggestion": 1},
+    "f3": {"decision": "accept", "suggestion": 0},
+    "f4": {"decision": "reject"},
+    "f5": {"decision": "edit", "text": EDIT},
 }
 
 
@@ -59,9 +60,9 @@ def test_apply_writes_corrected_text_and_change_log(setup: Setup) -> None:
     assert (out / "article.txt").read_text(encoding="utf-8") == EXPECTED
     log = [json.loads(line) for line in (out / "article.changes.jsonl").read_text().splitlines()]
     assert [(c["flag"], c["before"], c["after"]) for c in log] == [
-        ("f0", ".", ","),
-        ("f2", " He", ""),
-        ("f4", "soon soon", EDIT),
+        ("f1", ".", ","),
+        ("f3", " He", ""),
+        ("f5", "soon soon", EDIT),
     ]
     for c in log:  # new offsets point at the reading in the corrected text
         assert EXPECTED[c["new_start"] : c["new_end"]] == c["after"]
@@ -71,7 +72,7 @@ def test_apply_writes_corrected_text_and_change_log(setup: Setup) -> None:
 
 
 def test_rejected_and_open_flags_change_nothing(setup: Setup) -> None:
-    doc = decisions_doc(setup, f0={"decision": "reject"}, f3={"decision": "reject"})
+    doc = decisions_doc(setup, f1={"decision": "reject"}, f4={"decision": "reject"})
     write_decisions(setup, doc)
     result = run_mtcheck("apply", str(setup.report_json), "--out", "out", cwd=setup.root)
     assert result.returncode == 0, result.stderr
@@ -112,9 +113,46 @@ def test_bad_decisions_files_fail_plainly(setup: Setup, content: str | None, nee
     _one_error_line(result, needle)
 
 
+def test_the_report_is_read_back_typed(setup: Setup) -> None:
+    report = load_report(setup.report_json)
+    assert report == setup.report
+    assert report.flag("f1").suggestions[1].replacement == ","
+
+
+@pytest.mark.parametrize(
+    ("content", "needle"),
+    [
+        (None, "no such report"),
+        ("{broken", "invalid JSON"),
+        ("[1, 2]", "not a report"),
+        ('{"schema": "other/1"}', "not an mtcheck report"),
+        ('{"schema": "mtcheck.report/9"}', "is newer than this mtcheck reads"),
+        ('{"schema": "mtcheck.report/1", "flags": []}', "not a valid mtcheck.report/1 report"),
+        ("no sha256", "report has no article sha256"),
+        ("flag without a span", "not a valid mtcheck.report/1 report"),
+    ],
+)
+def test_bad_report_files_fail_plainly(setup: Setup, content: str | None, needle: str) -> None:
+    write_decisions(setup, decisions_doc(setup, **STANDARD))
+    data = setup.report.to_json()
+    if content is None:
+        setup.report_json.unlink()
+    elif content == "no sha256":
+        setup.report_json.write_text(json.dumps(data | {"article": data["article"] | {"sha256": ""}}))
+    elif content == "flag without a span":
+        flags = [{k: v for k, v in data["flags"][0].items() if k != "start"}]
+        setup.report_json.write_text(json.dumps(data | {"flags": flags}))
+    else:
+        setup.report_json.write_text(content)
+    result = run_mtcheck("apply", str(setup.report_json), cwd=setup.root)
+    _one_error_line(result, needle)
+    assert str(setup.report_json) in result.stderr  # the message names the file
+    assert not (setup.root / "corrected").exists()
+
+
 def test_tampered_decision_is_refused(setup: Setup) -> None:
     doc = decisions_doc(setup, **STANDARD)
-    doc["decisions"]["f2"]["text"] = "something the report never proposed"
+    doc["decisions"]["f3"]["text"] = "something the report never proposed"
     write_decisions(setup, doc)
     result = run_mtcheck("apply", str(setup.report_json), cwd=setup.root)
     _one_error_line(result, "does not match suggestion 0")
@@ -138,24 +176,24 @@ def test_never_overwrites_the_original_without_in_place(setup: Setup) -> None:
 
 def test_overlapping_decisions_apply_in_order_and_warn(setup: Setup) -> None:
     doc = decisions_doc(setup, **STANDARD)
-    # an edit of f0's whole span overlaps the accepted comma inside it: the first in reading order wins
-    f0 = setup.report["flags"][0]
-    doc["decisions"]["f0"] = make_record(setup.report, "f0", {"decision": "edit", "text": "Wednesday between"})
-    extra = dict(setup.report["flags"][0], id="f5", start=f0["start"] + 5, end=f0["end"] + 3)
-    extra["text"] = TEXT[extra["start"] : extra["end"]]
-    setup.report["flags"].append(extra)
-    setup.report_json.write_text(json.dumps(setup.report), encoding="utf-8")
-    doc["decisions"]["f5"] = make_record(setup.report, "f5", {"decision": "edit", "text": "X"})
+    # an edit of f1's whole span overlaps the accepted comma inside it: the first in reading order wins
+    f1 = setup.report.flag("f1")
+    doc["decisions"]["f1"] = make_record(setup.report, "f1", {"decision": "edit", "text": "Wednesday between"})
+    start, end = f1.start + 5, f1.end + 3
+    extra = replace(f1, id="f6", start=start, end=end, text=TEXT[start:end])
+    report = setup.report.with_flags([*setup.report.flags, extra])
+    write_report(setup.reports, "article", report)
+    doc["decisions"]["f6"] = make_record(report, "f6", {"decision": "edit", "text": "X"})
     write_decisions(setup, doc)
     result = run_mtcheck("apply", str(setup.report_json), "--out", "out", cwd=setup.root)
     assert result.returncode == 0, result.stderr
     warnings = [line for line in result.stderr.splitlines() if line.startswith("mtcheck: warning:")]
-    assert len(warnings) == 1 and "flag f5" in warnings[0] and "overlaps flag f0" in warnings[0]
+    assert len(warnings) == 1 and "flag f6" in warnings[0] and "overlaps flag f1" in warnings[0]
     assert "Traceback" not in result.stderr
     expected = EXPECTED.replace("Wednesday, between", "Wednesday between")
     assert (setup.root / "out" / "article.txt").read_text(encoding="utf-8") == expected
     log = (setup.root / "out" / "article.changes.jsonl").read_text().splitlines()
-    assert [json.loads(line)["flag"] for line in log] == ["f0", "f2", "f4"]
+    assert [json.loads(line)["flag"] for line in log] == ["f1", "f3", "f5"]
 
 
 def test_apply_from_the_report_when_the_article_is_gone(setup: Setup) -> None:
@@ -170,9 +208,7 @@ def test_apply_from_the_report_when_the_article_is_gone(setup: Setup) -> None:
 def test_txt_keeps_its_encoding_and_newlines(tmp_path: Path) -> None:
     text = TEXT.replace("Talks end", "Talks end – café")
     raw = text.replace("\n", "\r\n").encode("cp1252")
-    setup = write_setup(tmp_path, text=text, raw=raw)
-    setup.report["article"]["encoding"] = "cp1252"
-    setup.report_json.write_text(json.dumps(setup.report), encoding="utf-8")
+    setup = write_setup(tmp_path, text=text, raw=raw, encoding="cp1252")
     write_decisions(setup, decisions_doc(setup, **STANDARD))
     result = run_mtcheck("apply", str(setup.report_json), "--out", "out", cwd=setup.root)
     assert result.returncode == 0, result.stderr
@@ -212,10 +248,10 @@ def test_feedback_export_is_read_by_evaldata(setup: Setup) -> None:
     assert result.returncode == 0, result.stderr
     lines = [json.loads(line) for line in out.read_text().splitlines()]
     assert [(x["flag_ids"], x["decisions"]) for x in lines] == [
-        (["f0"], {"f0": "accept"}),
-        (["f2"], {"f2": "accept"}),
-        (["f3"], {"f3": "reject"}),
-        (["f4"], {"f4": "edit"}),
+        (["f1"], {"f1": "accept"}),
+        (["f3"], {"f3": "accept"}),
+        (["f4"], {"f4": "reject"}),
+        (["f5"], {"f5": "edit"}),
     ]
     assert all(x["source"] == "mtcheck-review" and x["report"] == "article.json" for x in lines)
     first = lines[0]
@@ -269,24 +305,24 @@ def test_real_report_reviewed_through_the_api_then_applied(checker, tmp_path: Pa
     writer = ReportWriter(tmp_path / "reports")
     writer.write(checker.check(read_file(article)[0]))
     writer.finish()
-    report = json.loads((tmp_path / "reports" / "small.json").read_text())
-    assert report["flags"], "the real detector finds nothing in this article any more"
-    sha = report["article"]["sha256"]
+    report = load_report(tmp_path / "reports" / "small.json")
+    assert report.flags, "the real detector finds nothing in this article any more"
+    sha = report.article.sha256
     expected = []
     with running(tmp_path / "reports") as srv:
         assert request(srv, "GET", "/small.html")[0] == 200
-        for f in report["flags"]:
-            body = {"decision": "accept", "suggestion": 0} if f["suggestions"] else {"decision": "reject"}
-            status, answer = request(srv, "PUT", f"/api/decisions/small/{f['id']}", {**body, "article_sha256": sha})
+        for f in report.flags:
+            body = {"decision": "accept", "suggestion": 0} if f.suggestions else {"decision": "reject"}
+            status, answer = request(srv, "PUT", f"/api/decisions/small/{f.id}", {**body, "article_sha256": sha})
             assert status == 200, answer
-            if f["suggestions"]:
-                expected.append(f["suggestions"][0])
+            if f.suggestions:
+                expected.append(f.suggestions[0])
     # what apply must do: the first suggestion of each flag, in order, skipping overlaps
-    text, cursor, pieces = report["article"]["text"], 0, []
-    for s in sorted(expected, key=lambda s: (s["start"], s["end"])):
-        if s["start"] >= cursor:
-            pieces += [text[cursor : s["start"]], s["replacement"]]
-            cursor = s["end"]
+    text, cursor, pieces = report.text, 0, []
+    for s in sorted(expected, key=lambda s: (s.start, s.end)):
+        if s.start >= cursor:
+            pieces += [text[cursor : s.start], s.replacement]
+            cursor = s.end
     corrected = "".join(pieces) + text[cursor:]
     result = run_mtcheck("apply", str(tmp_path / "reports" / "small.json"), "--out", "out", cwd=tmp_path)
     assert result.returncode == 0, result.stderr

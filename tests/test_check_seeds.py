@@ -9,6 +9,8 @@ import sys
 import pytest
 from conftest import ROOT, SEED_KOREAN, SEED_NEWS
 
+pytestmark = pytest.mark.model  # every test here reads the seeds through the real default model
+
 # Garbled passages each seed must have flagged (a flag must overlap the passage).
 MUST_FLAG = {
     SEED_NEWS.name: [

@@ -10,6 +10,7 @@ import sys
 import pytest
 
 from mtcheck.core.metrics import calibration_error, f1, mcc, pearson, spearman
+from mtcheck.core.types import Flag
 from mtcheck.evaluate.data import load
 from mtcheck.evaluate.harness import token_values
 
@@ -46,7 +47,7 @@ def test_loading_unescapes_and_strips_eos(tiny):
 def test_flags_map_onto_tokens(tiny):
     item = load(tiny)[1]
     start = item.text.index("Wednesday")
-    flags = [{"start": start, "end": start + len("Wednesday. between"), "confidence": 0.8}]
+    flags = [Flag.from_json({"start": start, "end": start + len("Wednesday. between"), "confidence": 0.8})]
     assert token_values(item.spans, flags) == [0, 0, 0, 0.8, 0.8, 0.8, 0, 0, 0, 0]
 
 

@@ -1,5 +1,6 @@
-"""`mtcheck gate`: policy, filters (hand-made reports, no model), the run's bookkeeping (a stand-in checker),
-and with the real model in subprocesses: the seeds, a kill -9 in the middle of a feed and the restart."""
+"""`mtcheck gate`: policy, filters (reports built without the model by tests/reports.py), the run's
+bookkeeping (a stand-in checker), and with the real model in subprocesses: the seeds, a kill -9 in the middle
+of a feed and the restart."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -18,6 +20,7 @@ from click.testing import CliRunner
 from conftest import ROOT, SEED_NEWS, SEEDS
 
 from mtcheck.cli import main
+from mtcheck.core.report import Report
 from mtcheck.gate.filters import (
     ACCEPT,
     QUARANTINE,
@@ -32,9 +35,10 @@ from mtcheck.gate.filters import (
     too_short,
 )
 from mtcheck.gate.policy import DEFAULTS, default_policy, explain, load_policy
-from mtcheck.gate.run import Gate, cut_partial_line, iter_folder, iter_jsonl
+from mtcheck.gate.run import Gate, iter_folder, iter_jsonl
+from mtcheck.gate.store import cut_partial_line
 from mtcheck.gate.threshold import best, sweep
-from mtcheck.reading.segmenting import segment
+from reports import make_report
 
 POLICY = default_policy()
 ENGLISH = (
@@ -43,30 +47,20 @@ ENGLISH = (
     "The opposition accused the ministers of acting only because an election is coming in the spring. "
     "Economists expect the change to affect about two million workers across the country."
 )
+# Garbled spans as the seed article has them, after clean English.
+GARBLED = ENGLISH + " NATO He will. The talks [to invade] By de-escalation ended without a deal."
+# Five phrases of ENGLISH, in reading order, to flag.
+PHRASES = ["government", "minimum wage", "Trade unions", "opposition", "election"]
 
 
-def make_report(
-    text: str = ENGLISH,
-    *,
-    fluency_: float | None = 80.0,
-    flags: list[dict] | None = None,
-    predicted: float | None = 0.1,
-) -> dict:
-    """A report as `mtcheck.report/1` has it, built by hand: real segments, chosen scores and flags."""
-    segs, _pars = segment(text, has_title=False)
-    scored = [text[s.start : s.end] for s in segs if s.scored]
-    flags = flags or []
-    counts = {sev: sum(1 for f in flags if f["severity"] == sev) for sev in ("critical", "major", "minor")}
-    return {
-        "schema": "mtcheck.report/1",
-        "article": {"id": "x", "text": text, "words": len(" ".join(scored).split()), "sha256": "0"},
-        "scores": {"fluency": fluency_, "predicted_bad": predicted, "flags": len(flags), **counts},
-        "segments": [{"start": s.start, "end": s.end, "kind": s.kind, "paragraph": s.paragraph} for s in segs],
-        "flags": flags,
-    }
+def report_of(text: str = ENGLISH, flags: tuple | list = (), **scores) -> Report:
+    """The report of an untitled text (a feed item's body), built by the product (tests/reports.py), with
+    chosen scores (fluency=, predicted=) and flags."""
+    return make_report(text, flags, has_title=False, **scores)
 
 
 def flag(text: str, severity: str, code: str = "edit-gain") -> dict:
+    """A flag on the first occurrence of `text` in the report's text."""
     return {"text": text, "severity": severity, "confidence": 0.95, "reasons": [{"code": code, "message": "m"}]}
 
 
@@ -110,19 +104,22 @@ def test_bad_policy_is_one_line_error_exit_2(tmp_path: Path, toml: str, named: s
 
 
 def test_clean_english_is_accepted() -> None:
-    assert decide(make_report(), POLICY) == (ACCEPT, [])
+    assert decide(report_of(), POLICY) == (ACCEPT, [])
+    assert decide(report_of(GARBLED), POLICY) == (ACCEPT, [])  # no flags, good scores: the text alone passes
 
 
 def test_too_short_is_quarantined() -> None:
-    reason = too_short(make_report("Talks resumed on Monday in Geneva."), POLICY)
+    reason = too_short(report_of("Talks resumed on Monday in Geneva."), POLICY)
     assert reason and reason.decision == QUARANTINE and reason.code == "too-short"
 
 
 def test_boilerplate_only_is_rejected() -> None:
-    report = make_report("Leave a reply:\n\nYour email address will not be published.", fluency_=None)
-    assert report["article"]["words"] == 0
+    report = report_of("Leave a reply:\n\nYour email address will not be published.", fluency=None)
+    assert report.article.words == 0
     reason = boilerplate_only(report, POLICY)
     assert reason and reason.decision == REJECT and reason.code == "boilerplate-only"
+    assert reason.message == "nothing to score: the item holds only boilerplate"
+    assert boilerplate_only(report_of(), POLICY) is None
     assert decide(report, POLICY)[0] == REJECT
 
 
@@ -136,11 +133,11 @@ def test_boilerplate_only_is_rejected() -> None:
 )
 def test_foreign_paragraph_is_quarantined_never_accepted(foreign: str) -> None:
     # The untranslated rule would flag this; the script share alone must catch it too.
-    report = make_report(ENGLISH + "\n\n" + foreign)
+    report = report_of(ENGLISH + "\n\n" + foreign)
     reason = language(report, POLICY)
     assert reason and reason.decision == QUARANTINE and reason.code == "not-english"
     assert "paragraph 2" in reason.message
-    hit = make_report(
+    hit = report_of(
         ENGLISH + " Officials called it " + foreign[:24] + ".", flags=[flag(foreign[:24], "major", "untranslated")]
     )
     reason = language(hit, POLICY)
@@ -150,7 +147,7 @@ def test_foreign_paragraph_is_quarantined_never_accepted(foreign: str) -> None:
 
 def test_a_foreign_word_is_tolerated() -> None:
     text = ENGLISH + " The word comes from the Greek ἔργον, meaning work."
-    assert language(make_report(text, flags=[flag("ἔργον", "major", "untranslated")]), POLICY) is None
+    assert language(report_of(text, [flag("ἔργον", "major", "untranslated")]), POLICY) is None
 
 
 def test_latin_script_foreign_language_is_quarantined() -> None:
@@ -158,60 +155,80 @@ def test_latin_script_foreign_language_is_quarantined() -> None:
         "Guvernul a anunțat luni că salariul minim va crește cu cinci procente anul viitor. Sindicatele au salutat "
         "decizia, dar au spus că nu este suficientă pentru a ține pasul cu scumpirile. Opoziția acuză miniștrii."
     )
-    reason = language(make_report(romanian), POLICY)
+    reason = language(report_of(romanian), POLICY)
     assert reason and reason.decision == QUARANTINE and "common English words" in reason.message
 
 
 def test_low_fluency_is_rejected_or_quarantined() -> None:
-    reason = fluency(make_report(fluency_=12.0), POLICY)
+    reason = fluency(report_of(fluency=12.0), POLICY)
     assert reason and reason.decision == REJECT and reason.code == "low-fluency"
-    reason = fluency(make_report(fluency_=35.0), POLICY)
+    reason = fluency(report_of(fluency=35.0), POLICY)
     assert reason and reason.decision == QUARANTINE
-    assert fluency(make_report(fluency_=75.0), POLICY) is None
+    assert fluency(report_of(fluency=75.0), POLICY) is None
+    assert fluency(report_of(fluency=None), POLICY) is None  # not scored: nothing to judge by
 
 
 def test_critical_flags_quote_the_garbled_spans() -> None:
-    flags = [flag("NATO He will.", "critical"), flag("[to invade] By de-escalation", "critical"), flag("ok", "minor")]
-    report = make_report(flags=flags)
+    flags = [
+        flag("NATO He will.", "critical"),
+        flag("[to invade] By de-escalation", "critical"),
+        flag("without a deal", "minor"),
+        {**flag("The talks", "major"), "confidence": 0.99},
+    ]
+    report = report_of(GARBLED, flags)
     reason = critical_flags(report, POLICY)
     assert reason and reason.decision == QUARANTINE and reason.code == "critical-flags"
-    assert "“NATO He will.”" in reason.message and "“[to invade] By de-escalation”" in reason.message
-    assert critical_flags(make_report(flags=flags[:1]), POLICY) is None  # one alone is not enough
-    many = make_report(flags=[flag(f"span {i}", "critical") for i in range(6)])
-    assert critical_flags(many, POLICY).decision == REJECT
+    assert "“NATO He will.” (critical)" in reason.message and "“[to invade] By de-escalation”" in reason.message
+    assert "without a deal" not in reason.message  # minor flags are not quoted
+    # the most severe first, however confident the less severe one is
+    assert reason.message.index("By de-escalation”") < reason.message.index("“The talks” (major)")
+    assert critical_flags(report_of(GARBLED, flags[:1]), POLICY) is None  # one alone is not enough
+    many = report_of(ENGLISH, [flag(p, "critical") for p in [*PHRASES, "Economists"]])
+    assert many.scores.critical == 6 and critical_flags(many, POLICY).decision == REJECT
 
 
 def test_flag_density_and_predicted_bad() -> None:
-    majors = make_report(flags=[flag(f"bad {i}", "major") for i in range(5)])  # 5 in 66 words
+    majors = report_of(ENGLISH, [flag(p, "major") for p in PHRASES])  # 5 in 66 words
+    assert majors.article.words == 66
     reason = flag_density(majors, POLICY)
-    assert reason and reason.decision == REJECT and reason.code == "major-flag-density" and "“bad 0”" in reason.message
-    reason = flag_density(make_report(flags=[flag(f"bad {i}", "major") for i in range(3)]), POLICY)
+    assert reason and reason.decision == REJECT and reason.code == "major-flag-density"
+    assert reason.message.startswith("75.8 major flags per 1,000 words (limit 60): “government” (major)")
+    reason = flag_density(report_of(ENGLISH, [flag(p, "major") for p in PHRASES[:3]]), POLICY)
     assert reason and reason.decision == QUARANTINE
-    assert flag_density(make_report(flags=[flag("bad", "major")]), POLICY) is None
-    assert flag_density(make_report(flags=[flag("x", "minor")] * 3), POLICY) is None  # minor: off by default
-    reason = predicted_bad(make_report(predicted=0.5), POLICY)
-    assert reason and reason.decision == QUARANTINE
+    assert flag_density(report_of(ENGLISH, [flag("government", "major")]), POLICY) is None
+    minors = report_of(ENGLISH, [flag(p, "minor") for p in PHRASES[:3]])
+    assert flag_density(minors, POLICY) is None  # minor: off by default
+    reason = predicted_bad(report_of(predicted=0.5), POLICY)
+    assert reason and reason.decision == QUARANTINE and reason.code == "predicted-bad"
+    assert predicted_bad(report_of(predicted=0.2), POLICY) is None
 
 
 def test_decision_is_the_most_severe() -> None:
-    decision, reasons = decide(make_report("Short text here.", fluency_=10.0), POLICY)
+    decision, reasons = decide(report_of("Short text here.", fluency=10.0), POLICY)
     assert decision == REJECT and [r.decision for r in reasons] == [REJECT, QUARANTINE]
+    assert [r.code for r in reasons] == ["low-fluency", "too-short"]
 
 
 # --- the run, with a stand-in checker (bookkeeping, no model) ---------------------------------------
 
 
+FAKE_MODEL = {"name": "fake", "sha256": "f" * 64}
+
+
 class FakeChecker:
+    """Reports of the article's text with chosen scores, as by a model named "fake"."""
+
     def __init__(self) -> None:
         self.calls = 0
+        self.reports: dict[str, Report] = {}  # by article id (the gate's item id)
 
-    def check(self, article) -> dict:
+    def check(self, article) -> Report:
         self.calls += 1
         if "explode" in article.text:
             raise RuntimeError("tensor shape mismatch")
-        report = make_report(article.text)
-        report["article"]["sha256"] = article.sha256
-        report["model"] = {"name": "fake", "sha256": "f" * 64}
+        report = replace(report_of(article.text, fluency=80.0), model=FAKE_MODEL)
+        assert report.article.sha256 == article.sha256  # the stored report of this content
+        self.reports[article.id] = report
         return report
 
 
@@ -248,7 +265,12 @@ def test_feed_bad_items_are_quarantined_and_the_run_goes_on(tmp_path: Path) -> N
     accepted = _lines(tmp_path / "accepted.jsonl")
     assert [r["id"] for r in accepted] == [f"n{i}" for i in range(5)]
     assert accepted[0]["mtcheck"]["scores"]["fluency"] == 80.0
-    assert json.loads((tmp_path / accepted[0]["mtcheck"]["report"]).read_text())["schema"] == "mtcheck.report/1"
+    # The report file: the gate's record, then the report as `mtcheck check` writes it, key for key.
+    written = json.loads((tmp_path / accepted[0]["mtcheck"]["report"]).read_text())
+    report = checker.reports["n0"].to_json()
+    assert written["schema"] == "mtcheck.report/1" and list(written) == ["gate", *report]
+    assert {k: v for k, v in written.items() if k != "gate"} == report
+    assert written["gate"] == {k: v for k, v in accepted[0]["mtcheck"].items() if k != "report"}
     audit = _lines(tmp_path / "audit.jsonl")
     assert len(audit) == 8 and {"id", "sha256", "source", "decision", "reasons", "scores", "policy_sha256"} <= set(
         audit[0]
@@ -319,6 +341,11 @@ def test_folder_items_are_copied_with_reports_and_move_when_the_policy_changes(t
     gate.close()
     assert checker.calls == calls  # re-decided from the stored report: no model needed
     assert not (out / "accepted" / "a.txt").exists() and (out / "quarantined" / "a.txt").exists()
+    moved = json.loads((out / "quarantined" / "a.txt.report.json").read_text())
+    assert moved["gate"]["decision"] == QUARANTINE and moved["gate"]["reasons"][0]["code"] == "low-fluency"
+    # The stored report, read back and written again, is the same report.
+    assert {k: v for k, v in moved.items() if k != "gate"} == {k: v for k, v in report.items() if k != "gate"}
+    assert list(moved) == list(report)
 
 
 # --- find-threshold ---------------------------------------------------------------------------------

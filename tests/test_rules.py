@@ -2,8 +2,58 @@
 
 from __future__ import annotations
 
-from mtcheck.reading.formats import line_article
-from mtcheck.signals.rules import run_rules
+import pytest
+
+from mtcheck.core.codes import Code
+from mtcheck.reading import line_article, text_article
+from mtcheck.signals.rules import RULES, Rule, run_rules
+
+
+def codes(text: str) -> set[str]:
+    return {h.code for h in run_rules(line_article(text, 0, "t"))}
+
+
+def test_every_rule_is_registered_once_with_its_confidence_and_weight_named():
+    assert len({type(r) for r in RULES}) == len(RULES) >= 9
+    for rule in RULES:
+        assert isinstance(rule, Rule) and isinstance(rule.code, Code)
+        assert 0 < rule.confidence < 1 and rule.weight > 0
+
+
+@pytest.mark.parametrize(
+    "text, code",
+    [
+        ("It is our sovereign right. . We go on with it.", Code.DOUBLED_PUNCTUATION),
+        ("Washington pledged that NATO He will no longer accept new members.", Code.STRAY_PRONOUN),
+        ("He had no intention of invading, By de-escalation we mean talks.", Code.MIDSENTENCE_CAPITAL),
+        ("The minister said that the talks would continue with.", Code.TRUNCATED_SENTENCE),
+        ("Russia had no intention of [to invade] Ukraine at all.", Code.BRACKETED_INSERTION),
+        ("He said the talks went well” and left the room.", Code.UNBALANCED_QUOTE),
+        ("The minister of Крым said the talks went well.", Code.UNTRANSLATED),
+        ("The demands appear to be no start for the United States.", Code.CALQUE),
+    ],
+)
+def test_each_rule_fires_on_its_artifact(text, code):
+    assert code in codes(text)
+
+
+def test_a_full_stop_cutting_a_sentence_is_a_broken_boundary():
+    article = text_article("Talks end\n\nThey met in Brussels on Wednesday. between Russia and all members.")
+    assert Code.BROKEN_BOUNDARY in {h.code for h in run_rules(article)}
+
+
+def test_a_calque_carries_the_english_idiom_as_its_fix():
+    text = "The demands appear to be pressure cards from Russia."
+    (hit,) = [h for h in run_rules(line_article(text, 0, "t")) if h.code == Code.CALQUE]
+    assert (
+        hit.fix is not None
+        and hit.fix.replacement == "leverage"
+        and text[hit.fix.start : hit.fix.end] == "pressure cards"
+    )
+
+
+def test_plain_english_raises_no_rule():
+    assert codes("The two sides met in Geneva on Monday and agreed to talk again next week.") == set()
 
 
 def test_a_stop_after_an_abbreviation_is_not_doubled_punctuation():
@@ -24,8 +74,9 @@ def test_a_phrase_repeated_back_to_back_is_a_translation_loop():
     hits = [h for h in run_rules(line_article(text, 0, "t")) if h.code == "repeated-phrase"]
     assert len(hits) == 1
     assert "3 times" in hits[0].message or "4 times" in hits[0].message
-    first = hits[0].data["first"]
-    assert text[: first[1]] + text[hits[0].end :] == "The plant is in Shaya, Xinjiang Shaya, China."
+    fix = hits[0].fix
+    assert fix is not None and fix.source == "rule" and fix.keeps_words
+    assert text[: fix.start] + fix.replacement + text[fix.end :] == "The plant is in Shaya, Xinjiang Shaya, China."
 
 
 def test_a_plain_sentence_or_a_single_repeat_is_no_loop():

@@ -4,20 +4,18 @@ weights separate BAD from OK words on real annotated MT."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
-from mtcheck.models import DETECTOR_DIR
 
 from mtcheck.core.errors import MtcheckError
 from mtcheck.core.metrics import platt as calibrate
-from mtcheck.evaluate.data import source_of
+from mtcheck.evaluate.data import default_eval_dir, source_of
+from mtcheck.models import DETECTOR_DIR
 from mtcheck.signals.tagger import encode_words
 
-EVAL = Path(os.environ.get("MTCHECK_EVAL_DIR", Path(__file__).resolve().parents[2] / "shared" / "eval"))
+EVAL = default_eval_dir()
 
 
 def test_source_language_is_read_from_data_set_names():

@@ -42,7 +42,7 @@ from mtcheck.pipeline import Checker
     "--skip-trained",
     is_flag=True,
     help="Leave out the lines the shipped taggers were trained on (their seeded sample of a train split), so that "
-    "train lines they never saw can fit calibration (`python -m mtcheck.detecting.confidence`).",
+    "train lines they never saw can fit calibration (`python -m mtcheck.training.fit_confidence`).",
 )
 @model_option
 @device_option
@@ -65,7 +65,7 @@ def eval_command(
     click.echo(f"model {checker.lm.name} sha256 {checker.lm.sha256}")
     for path in files:
         checker.detector.use_source({"auto": source_of(path.name), "none": None}.get(source_lang, source_lang))
-        click.echo(f"settings {checker.settings()['signature']}")
+        click.echo(f"settings {checker.signature().short()}")
         skip = trained_indices(checker.detector.tagger_params, path) if skip_trained else set()
         total = len([it for it in load(path, limit) if it.index not in skip])
         if skip:

@@ -12,6 +12,7 @@ import click
 from mtcheck.cli.options import device_option, model_option, quiet_option
 from mtcheck.core.errors import MtcheckError
 from mtcheck.gate import run as gating
+from mtcheck.gate.filters import ACCEPT, scores_of
 from mtcheck.gate.policy import explain, load_policy
 from mtcheck.gate.threshold import SCORES, best, load_labelled, score_value, scored, sweep, table
 
@@ -83,7 +84,6 @@ def gate(
     try:
         while True:
             before = sum(g.tally.decided.values())
-            g.tally.skipped = dict.fromkeys(g.tally.skipped, 0)  # each pass re-counts what it skipped
             g.run(_items(input_, out, settle=1.0 if watch else 0.0))
             if not watch:
                 break
@@ -97,7 +97,7 @@ def gate(
         g.close()
     if not quiet or watch:
         click.echo(f"{g.tally.line()}; {g.tally.seconds:.1f}s", err=True)
-    sys.exit(0 if g.tally.worst == "accept" else 1)
+    sys.exit(0 if g.tally.worst == ACCEPT else 1)
 
 
 def _interrupt(_signum: int, _frame: object) -> None:
@@ -165,7 +165,6 @@ def find_threshold(
 
     def check(item):
         nonlocal checker
-        from mtcheck.gate.filters import scores_of
         from mtcheck.pipeline import Checker
         from mtcheck.reading.formats import feed_item_article
 

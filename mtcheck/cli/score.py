@@ -13,7 +13,7 @@ from mtcheck.cli.options import device_option, model_option, quiet_option
 from mtcheck.core.errors import InputError
 from mtcheck.core.files import atomic_write
 from mtcheck.lm.model import LanguageModel
-from mtcheck.pipeline import iter_articles
+from mtcheck.pipeline import in_scored_segments, iter_articles
 from mtcheck.report.writer import ReportWriter
 
 SCHEMA = "mtcheck.scores/1"
@@ -43,9 +43,7 @@ def score(paths: tuple[Path, ...], out: str, model: str | None, device: str, qui
             failed += 1
             tqdm.write(f"mtcheck: {item}", file=sys.stderr)
             continue
-        tokens = lm.score(item.text)
-        scored = [(s.start, s.end) for s in item.segments if s.scored]
-        kept = [t for t in tokens if any(a <= (t.start + t.end) / 2 < b + 0.5 for a, b in scored)]
+        kept = in_scored_segments(item, lm.score(item.text))
         doc = {
             "schema": SCHEMA,
             "article": {"path": item.path, "id": item.id, "sha256": item.sha256, "text": item.text},

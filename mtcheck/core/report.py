@@ -124,7 +124,9 @@ class Report:
             raise MtcheckError(f"{where}: report schema {schema} is newer than this mtcheck reads ({SCHEMA})")
         try:
             a, s = data["article"], data.get("scores", {})
-            flags = tuple(Flag.from_json(f) for f in data.get("flags", []))
+            if not isinstance(data.get("flags"), list):
+                raise KeyError("flags (a list)")
+            flags = tuple(Flag.from_json(f) for f in data["flags"])
             article = ArticleInfo(
                 path=a.get("path", ""),
                 id=a.get("id", ""),

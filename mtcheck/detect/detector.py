@@ -3,7 +3,7 @@ into flagged spans with a severity (`severity.py`) and a calibrated confidence (
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from mtcheck.core.article import Article
 from mtcheck.core.codes import Code, Severity
@@ -13,7 +13,7 @@ from mtcheck.core.text import FUNCTION_WORDS
 from mtcheck.core.types import Flag, Hit, TokenScore
 from mtcheck.detect.confidence import ConfidenceMap, curve_for
 from mtcheck.detect.profile import DetectorProfile, WeightsFile
-from mtcheck.detect.severity import combine, ladder_signature, severity
+from mtcheck.detect.severity import HitGroup, combine, ladder_signature, severity
 from mtcheck.lm.model import LanguageModel
 from mtcheck.lm.unigram import UnigramTable
 from mtcheck.signals.editgain import EditGainSettings, LMSignals
@@ -151,7 +151,7 @@ class Detector:
         if self.learned is not None and tokens:
             learned_hits, segment_bad, word_bad = self._learned_hits(article, tokens, hits)
             hits += learned_hits
-        flags = [self._graded(flag, word_bad) for flag in combine(article, hits)]
+        flags = [self._graded(group, word_bad) for group in combine(article, hits)]
         if self.learned is not None and self.lines is not None and tokens and article.source_format == "lines":
             # MT lines: a flag stands when the learned detector agrees (its mean P(BAD) over the span reaches the
             # line threshold), or it is critical, or it is doubled punctuation. The rules and edit gains were
@@ -167,16 +167,24 @@ class Detector:
             ]
         return Detection(flags, segment_bad, word_bad)
 
-    def _graded(self, flag: Flag, word_bad: list[tuple[int, int, float, float]]) -> Flag:
-        """The flag with the learned detector's reading of its words, its severity and calibrated confidence."""
-        inside = [(p, q) for a, b, p, q in word_bad if a < flag.end and b > flag.start]
-        if inside:
-            flag = replace(
-                flag,
-                learned_p=sum(p for p, _q in inside) / len(inside),
-                learned_pooled=sum(q for _p, q in inside) / len(inside),
-            )
-        return replace(flag, severity=severity(flag), confidence=max(0.01, self.confidence_map(flag.evidence)))
+    def _graded(self, group: HitGroup, word_bad: list[tuple[int, int, float, float]]) -> Flag:
+        """A flag: the group with the learned detector's reading of its words, its severity and its calibrated
+        confidence."""
+        inside = [(p, q) for a, b, p, q in word_bad if a < group.end and b > group.start]
+        learned_p = sum(p for p, _q in inside) / len(inside) if inside else None
+        pooled = sum(q for _p, q in inside) / len(inside) if inside else None
+        return Flag(
+            group.start,
+            group.end,
+            group.text,
+            severity(group, pooled),
+            max(0.01, self.confidence_map(group.evidence)),
+            group.reasons,
+            evidence=group.evidence,
+            learned_p=learned_p,
+            learned_pooled=pooled,
+            hits=group.hits,
+        )
 
     def _learned_hits(self, article: Article, tokens: list[TokenScore], rule_hits: list[Hit]):
         """Runs of words whose calibrated P(BAD) reaches the threshold chosen on dev become hits.

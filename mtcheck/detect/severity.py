@@ -18,9 +18,11 @@ confidence a report shows is the evidence calibrated on dev (`confidence.py`).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from mtcheck.core.article import Article
 from mtcheck.core.codes import ARTIFACT_RULES, SELF_EVIDENT_RULES, STANDALONE, Code, Severity
-from mtcheck.core.types import Flag, Hit, Reason
+from mtcheck.core.types import Hit, Reason
 
 STRONG_LEARNED_P = 0.85  # pooled P(BAD): fires on about 1% of dev post-edits (see the module docstring)
 STRONG_EDIT_GAIN = 0.95
@@ -28,9 +30,20 @@ CRITICAL_EVIDENCE, CRITICAL_WEIGHT = 0.9, 3.0
 MAJOR_EVIDENCE = 0.6
 
 
-def combine(article: Article, hits: list[Hit]) -> list[Flag]:
-    """Merge overlapping hits (within a paragraph) into flags, in reading order. Each flag's evidence is set;
-    its severity waits for the learned detector's reading of the span (`grade`)."""
+@dataclass(frozen=True)
+class HitGroup:
+    """Overlapping hits merged into one span: what becomes a flag once it is graded (`Detector`)."""
+
+    start: int
+    end: int
+    text: str
+    hits: tuple[Hit, ...]
+    evidence: float  # 1 - prod(1 - c) over the strongest hit of each reason code
+    reasons: tuple[Reason, ...]  # one per reason code, the most confident first
+
+
+def combine(article: Article, hits: list[Hit]) -> list[HitGroup]:
+    """Merge overlapping hits (within a paragraph) into groups, in reading order."""
     groups: list[list[Hit]] = []
     for hit in sorted((h for h in hits if h.code not in STANDALONE), key=lambda h: (h.start, h.end)):
         if groups and hit.start < max(h.end for h in groups[-1]) and _same_paragraph(article, groups[-1][0], hit):
@@ -38,9 +51,9 @@ def combine(article: Article, hits: list[Hit]) -> list[Flag]:
         else:
             groups.append([hit])
     groups += [[h] for h in hits if h.code in STANDALONE]
-    flags = [_merge(article, group) for group in groups]
-    flags.sort(key=lambda f: (f.start, f.end))
-    return flags
+    merged = [_merge(article, group) for group in groups]
+    merged.sort(key=lambda g: (g.start, g.end))
+    return merged
 
 
 def combined_evidence(hits: list[Hit]) -> float:
@@ -60,19 +73,20 @@ def strongest_by_code(hits: list[Hit] | tuple[Hit, ...]) -> dict[Code, Hit]:
     return by_code
 
 
-def severity(flag: Flag) -> Severity:
-    """critical / major / minor (see the module docstring)."""
-    by_code = strongest_by_code(flag.hits)
-    if flag.evidence >= CRITICAL_EVIDENCE and sum(h.weight for h in by_code.values()) >= CRITICAL_WEIGHT:
+def severity(group: HitGroup, learned_pooled: float | None = None) -> Severity:
+    """critical / major / minor (see the module docstring). `learned_pooled`: the learned detector's mean
+    P(BAD) over the span on the pooled scale, where it read the span."""
+    by_code = strongest_by_code(group.hits)
+    if group.evidence >= CRITICAL_EVIDENCE and sum(h.weight for h in by_code.values()) >= CRITICAL_WEIGHT:
         return Severity.CRITICAL
     rules = set(by_code) & ARTIFACT_RULES
     strong = (
-        (flag.learned_pooled is not None and flag.learned_pooled >= STRONG_LEARNED_P)
+        (learned_pooled is not None and learned_pooled >= STRONG_LEARNED_P)
         or (Code.EDIT_GAIN in by_code and by_code[Code.EDIT_GAIN].confidence >= STRONG_EDIT_GAIN)
         or bool(rules & SELF_EVIDENT_RULES)
         or bool(rules and len(by_code) >= 2)
     )
-    return Severity.MAJOR if flag.evidence >= MAJOR_EVIDENCE and strong else Severity.MINOR
+    return Severity.MAJOR if group.evidence >= MAJOR_EVIDENCE and strong else Severity.MINOR
 
 
 def ladder_signature() -> str:
@@ -86,11 +100,8 @@ def _same_paragraph(article: Article, a: Hit, b: Hit) -> bool:
     return False
 
 
-def _merge(article: Article, group: list[Hit]) -> Flag:
+def _merge(article: Article, group: list[Hit]) -> HitGroup:
     start, end = min(h.start for h in group), max(h.end for h in group)
     by_code = strongest_by_code(group)
-    evidence = combined_evidence(group)
     reasons = tuple(Reason(h.code, h.message) for h in sorted(by_code.values(), key=lambda h: -h.confidence))
-    return Flag(
-        start, end, article.text[start:end], Severity.MINOR, evidence, reasons, evidence=evidence, hits=tuple(group)
-    )
+    return HitGroup(start, end, article.text[start:end], tuple(group), combined_evidence(group), reasons)

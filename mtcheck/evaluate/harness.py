@@ -12,18 +12,18 @@ from pathlib import Path
 from sacrebleu.metrics import CHRF, TER
 
 from mtcheck.core.metrics import calibration_error, f1, mcc, pearson, spearman
+from mtcheck.core.types import Flag
 from mtcheck.correct.corrector import apply_top
 from mtcheck.evaluate.data import load
 from mtcheck.pipeline import Checker
 from mtcheck.reading.formats import line_article
 
 
-def token_values(spans: list[tuple[int, int]], flags: list[dict], key: str = "confidence") -> list[float]:
+def token_values(spans: list[tuple[int, int]], flags: list[Flag], key: str = "confidence") -> list[float]:
     """Per MT token, the highest `key` (confidence or evidence) of a flag covering one of its characters (0 when
     none does): how flagged character spans are read as word tags."""
     return [
-        max((f.get(key, f["confidence"]) for f in flags if f["start"] < end and f["end"] > start), default=0.0)
-        for start, end in spans
+        max((getattr(f, key) for f in flags if f.start < end and f.end > start), default=0.0) for start, end in spans
     ]
 
 
@@ -108,24 +108,31 @@ def evaluate(
         chunk = items[lo : lo + batch]
         reports = checker.check_lines([line_article(it.text, it.index, str(path)) for it in chunk])
         for item, report in zip(chunk, reports, strict=True):
-            conf = token_values(item.spans, report["flags"])
+            flags = list(report.flags)
+            conf = token_values(item.spans, flags)
             p = [c > 0 for c in conf]
             confidence += conf
             pred += p
             gold += item.tags
-            flagged += bool(report["flags"])
-            values = [s["fluency"] for s in report["segments"] if s.get("fluency") is not None]
+            flagged += bool(flags)
+            values = [s.fluency for s in report.segments if s.fluency is not None]
             fluency = sum(values) / len(values) if values else 100.0
             if item.hter is not None:
                 hters.append(item.hter)
                 badness.append(100.0 - fluency)
                 shares.append(sum(p) / max(1, len(p)))
-                predicted.append(report["scores"]["predicted_bad"])
-            fixed, n = apply_top(item.text, report["flags"], min_confidence)
+                predicted.append(report.scores.predicted_bad)
+            fixed, n = apply_top(item.text, flags, min_confidence)
             corrected.append(fixed)
             applied += n
             records.append(
-                {"index": item.index, "pred": p, "gold": item.tags, "fluency": fluency, "flags": report["flags"]}
+                {
+                    "index": item.index,
+                    "pred": p,
+                    "gold": item.tags,
+                    "fluency": fluency,
+                    "flags": [f.to_json() for f in flags],
+                }
             )
         if progress:
             progress(len(chunk))

@@ -1,9 +1,9 @@
-"""The gate's checks. Each reads one report (`mtcheck.report/1`) and the policy and returns KEEP (None)
-or a `Reason` (decision, code, message), like datatrove's filters; the item's decision is the most
+"""The gate's checks. Each reads one typed `Report` (`mtcheck.report/1`) and the policy and returns KEEP (None)
+or a `GateReason` (decision, code, message), like datatrove's filters; the item's decision is the most
 severe of them (accept < quarantine < reject).
 
-The checks read only the report, so they are tested on hand-made report dicts and can re-decide stored
-reports under another policy without the language model.
+The checks read only the report, so they are tested on reports built without the model
+(tests/reports.py) and can re-decide stored reports under another policy without the language model.
 """
 
 from __future__ import annotations
@@ -12,6 +12,9 @@ import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
+from mtcheck.core.codes import WORST_FIRST, Code, Severity
+from mtcheck.core.report import Report
+from mtcheck.core.types import Flag
 from mtcheck.gate.policy import Policy
 
 ACCEPT, QUARANTINE, REJECT = "accept", "quarantine", "reject"
@@ -21,7 +24,9 @@ OUT_FOLDER = {ACCEPT: "accepted", QUARANTINE: "quarantined", REJECT: "rejected"}
 
 
 @dataclass(frozen=True)
-class Reason:
+class GateReason:
+    """Why the gate holds an item back (not a flag's `core.types.Reason`, which says why a span was flagged)."""
+
     decision: str  # quarantine | reject (a reason never accepts)
     code: str
     message: str
@@ -30,7 +35,7 @@ class Reason:
         return asdict(self)
 
 
-Check = Callable[[dict, Policy], "Reason | None"]
+Check = Callable[[Report, Policy], "GateReason | None"]
 KEEP = None
 
 # The most common English function words: real English prose has 35-50% of them, other languages
@@ -45,74 +50,68 @@ STOPWORDS = frozenset(
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
 
 
-def _scored_text(report: dict) -> list[tuple[int, str]]:
+def _scored_text(report: Report) -> list[tuple[int, str]]:
     """(paragraph, text) of every scored segment (title and sentences)."""
-    text = report["article"]["text"]
-    return [
-        (s.get("paragraph", 0), text[s["start"] : s["end"]])
-        for s in report.get("segments", [])
-        if s.get("kind") in ("title", "sentence")
-    ]
+    return [(s.paragraph, report.text[s.start : s.end]) for s in report.segments if s.scored]
 
 
 def _off(value: object) -> bool:
     return value is False or value is None
 
 
-def _quote(flags: list[dict], limit: int, severities: tuple[str, ...] = ("critical", "major")) -> str:
+def _quote(
+    flags: tuple[Flag, ...], limit: int, severities: tuple[Severity, ...] = (Severity.CRITICAL, Severity.MAJOR)
+) -> str:
     """The flagged spans themselves, most severe first: the editor sees what was garbled."""
-    order = {"critical": 0, "major": 1, "minor": 2}
     chosen = sorted(
-        (f for f in flags if f.get("severity") in severities),
-        key=lambda f: (order.get(f.get("severity"), 3), -float(f.get("confidence") or 0)),
+        (f for f in flags if f.severity in severities),
+        key=lambda f: (-Severity(f.severity).rank, -float(f.confidence or 0)),
     )
-    quoted = [f"“{' '.join(str(f.get('text', '')).split())}” ({f.get('severity')})" for f in chosen[:limit]]
+    quoted = [f"“{' '.join(f.text.split())}” ({f.severity})" for f in chosen[:limit]]
     more = len(chosen) - len(quoted)
     return ", ".join(quoted) + (f" and {more} more" if more > 0 else "")
 
 
-def words(report: dict) -> int:
-    return int(report["article"].get("words") or 0)
+def words(report: Report) -> int:
+    return int(report.article.words or 0)
 
 
-def per_1k(report: dict, severity: str) -> float:
+def per_1k(report: Report, severity: Severity | str) -> float:
     n = words(report)
-    return 1000.0 * int(report["scores"].get(severity) or 0) / n if n else 0.0
+    return 1000.0 * int(report.scores.count(severity) or 0) / n if n else 0.0
 
 
 # --- the checks ----------------------------------------------------------------------------------
-def boilerplate_only(report: dict, policy: Policy) -> Reason | None:
+def boilerplate_only(report: Report, policy: Policy) -> GateReason | None:
     if not policy.get("boilerplate", "reject_when_nothing_scored"):
         return KEEP
     if _scored_text(report) and words(report) > 0:
         return KEEP
-    kinds = sorted({s.get("kind", "?") for s in report.get("segments", [])})
+    kinds = sorted({s.kind for s in report.segments})
     found = ", ".join(kinds) if kinds else "no text"
-    return Reason(REJECT, "boilerplate-only", f"nothing to score: the item holds only {found}")
+    return GateReason(REJECT, "boilerplate-only", f"nothing to score: the item holds only {found}")
 
 
-def too_short(report: dict, policy: Policy) -> Reason | None:
+def too_short(report: Report, policy: Policy) -> GateReason | None:
     minimum = policy.get("length", "min_words")
     n = words(report)
     if _off(minimum) or n >= minimum or n == 0:  # n == 0 is boilerplate_only's case
         return KEEP
-    return Reason(QUARANTINE, "too-short", f"{n} scored words, fewer than {minimum}: too little text to judge")
+    return GateReason(QUARANTINE, "too-short", f"{n} scored words, fewer than {minimum}: too little text to judge")
 
 
-def language(report: dict, policy: Policy) -> Reason | None:
+def language(report: Report, policy: Policy) -> GateReason | None:
     """Cheap English check: ASCII-Latin letters, common English words, the "untranslated" rule's hits."""
     segments = _scored_text(report)
     if not segments:
         return KEEP
     problems: list[str] = []
-    untranslated = [
-        f for f in report.get("flags", []) if any(r.get("code") == "untranslated" for r in f.get("reasons", []))
-    ]
+    untranslated = [f for f in report.flags if Code.UNTRANSLATED in f.codes]
     # Counted in letters: a Greek etymology ("ἔργον") or a name in Hangul is not an untranslated passage.
     limit = policy.get("language", "max_untranslated_letters")
-    foreign = sum(1 for f in untranslated for c in str(f.get("text", "")) if c.isalpha() and not c.isascii())
+    foreign = sum(1 for f in untranslated for c in f.text if c.isalpha() and not c.isascii())
     if not _off(limit) and foreign > limit:
-        spans = ", ".join(f"“{' '.join(str(f['text']).split())[:60]}”" for f in untranslated[:3])
+        spans = ", ".join(f"“{' '.join(f.text.split())[:60]}”" for f in untranslated[:3])
         problems.append(f"{foreign} letters left in another script: {spans}")
     letters = [c for _, t in segments for c in t if c.isalpha()]
     latin = sum(1 for c in letters if c.isascii())
@@ -140,40 +139,41 @@ def language(report: dict, policy: Policy) -> Reason | None:
     if not problems:
         return KEEP
     code = "untranslated" if untranslated and len(problems) == 1 else "not-english"
-    return Reason(QUARANTINE, code, "not (all) English: " + "; ".join(problems))
+    return GateReason(QUARANTINE, code, "not (all) English: " + "; ".join(problems))
 
 
-def fluency(report: dict, policy: Policy) -> Reason | None:
-    value = report["scores"].get("fluency")
+def fluency(report: Report, policy: Policy) -> GateReason | None:
+    value = report.scores.fluency
     if value is None:
         return KEEP
     for decision, key in ((REJECT, "reject_below"), (QUARANTINE, "quarantine_below")):
         limit = policy.get("fluency", key)
         if not _off(limit) and value < limit:
-            return Reason(decision, "low-fluency", f"article fluency {value:.1f} is below {limit:g} (0-100 scale)")
+            message = f"article fluency {value:.1f} is below {limit:g} (0-100 scale)"
+            return GateReason(decision, "low-fluency", message)
     return KEEP
 
 
-def critical_flags(report: dict, policy: Policy) -> Reason | None:
-    n = int(report["scores"].get("critical") or 0)
+def critical_flags(report: Report, policy: Policy) -> GateReason | None:
+    n = int(report.scores.critical or 0)
     quote = policy.get("reasons", "quote_flags") or 0
     for decision, key in ((REJECT, "reject_at"), (QUARANTINE, "quarantine_at")):
         limit = policy.get("critical", key)
         if not _off(limit) and limit > 0 and n >= limit:
-            spans = _quote(report.get("flags", []), quote)  # the critical ones first, then the major ones
-            return Reason(decision, "critical-flags", f"{n} critical flags (limit {limit}); flagged: {spans}")
+            spans = _quote(report.flags, quote)  # the critical ones first, then the major ones
+            return GateReason(decision, "critical-flags", f"{n} critical flags (limit {limit}); flagged: {spans}")
     return KEEP
 
 
-def flag_density(report: dict, policy: Policy) -> Reason | None:
+def flag_density(report: Report, policy: Policy) -> GateReason | None:
     quote = policy.get("reasons", "quote_flags") or 0
     for decision, suffix in ((REJECT, "reject_above"), (QUARANTINE, "quarantine_above")):
-        for severity in ("critical", "major", "minor"):
-            limit = policy.values["density"].get(f"{severity}_{suffix}", False)
+        for severity in WORST_FIRST:
+            limit = policy.values["density"].get(f"{severity}_{suffix}", False)  # not every severity has one
             rate = per_1k(report, severity)
             if not _off(limit) and words(report) and rate > limit:
-                spans = _quote(report.get("flags", []), quote, (severity, "critical"))
-                return Reason(
+                spans = _quote(report.flags, quote, (severity, Severity.CRITICAL))
+                return GateReason(
                     decision,
                     f"{severity}-flag-density",
                     f"{rate:.1f} {severity} flags per 1,000 words (limit {limit:g}): {spans}",
@@ -181,16 +181,16 @@ def flag_density(report: dict, policy: Policy) -> Reason | None:
     return KEEP
 
 
-def predicted_bad(report: dict, policy: Policy) -> Reason | None:
-    value = report["scores"].get("predicted_bad")
+def predicted_bad(report: Report, policy: Policy) -> GateReason | None:
+    value = report.scores.predicted_bad
     if value is None:
         return KEEP
     quote = policy.get("reasons", "quote_flags") or 0
     for decision, key in ((REJECT, "reject_above"), (QUARANTINE, "quarantine_above")):
         limit = policy.get("predicted_bad", key)
         if not _off(limit) and value > limit:
-            spans = _quote(report.get("flags", []), quote)
-            return Reason(
+            spans = _quote(report.flags, quote)
+            return GateReason(
                 decision,
                 "predicted-bad",
                 f"the detector expects {value:.0%} of words to be wrong (limit {limit:.0%})"
@@ -210,25 +210,34 @@ CHECKS: tuple[Check, ...] = (
 )
 
 
-def decide(report: dict, policy: Policy, checks: tuple[Check, ...] = CHECKS) -> tuple[str, list[Reason]]:
+def most_severe_first(reasons: list[GateReason]) -> list[GateReason]:
+    """A new list, reject before quarantine (stable: the checks' order within a decision)."""
+    return sorted(reasons, key=lambda r: -SEVERITY[r.decision])
+
+
+def decision_of(reasons: list[GateReason]) -> str:
+    """The most severe reason's decision; accept when there is none."""
+    return max((r.decision for r in reasons), key=SEVERITY.__getitem__, default=ACCEPT)
+
+
+def decide(report: Report, policy: Policy, checks: tuple[Check, ...] = CHECKS) -> tuple[str, list[GateReason]]:
     """Run every check; the decision is the most severe reason's, accept when there is none."""
-    reasons = [r for r in (check(report, policy) for check in checks) if r is not None]
-    reasons.sort(key=lambda r: -SEVERITY[r.decision])
-    return (reasons[0].decision if reasons else ACCEPT), reasons
+    reasons = most_severe_first([r for r in (check(report, policy) for check in checks) if r is not None])
+    return decision_of(reasons), reasons
 
 
-def scores_of(report: dict) -> dict:
+def scores_of(report: Report) -> dict:
     """The figures the decision rests on, for the outputs and the audit log."""
-    s = report["scores"]
+    s = report.scores
     return {
-        "fluency": s.get("fluency"),
-        "predicted_bad": s.get("predicted_bad"),
+        "fluency": s.fluency,
+        "predicted_bad": s.predicted_bad,
         "words": words(report),
-        "flags": s.get("flags"),
-        "critical": s.get("critical"),
-        "major": s.get("major"),
-        "minor": s.get("minor"),
-        "critical_per_1k": round(per_1k(report, "critical"), 2),
-        "major_per_1k": round(per_1k(report, "major"), 2),
-        "minor_per_1k": round(per_1k(report, "minor"), 2),
+        "flags": s.flags,
+        "critical": s.critical,
+        "major": s.major,
+        "minor": s.minor,
+        "critical_per_1k": round(per_1k(report, Severity.CRITICAL), 2),
+        "major_per_1k": round(per_1k(report, Severity.MAJOR), 2),
+        "minor_per_1k": round(per_1k(report, Severity.MINOR), 2),
     }

@@ -10,11 +10,10 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import tomllib
 
 from mtcheck.core.errors import MtcheckError
 

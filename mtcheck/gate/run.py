@@ -7,10 +7,13 @@ Layout of the output folder DIR:
   "mtcheck" field) and the full report in `DIR/reports/<id>.json`;
 - `DIR/audit.jsonl`: one line per decision; `DIR/state.jsonl`: one line per decided item, written last.
 
+A written report is `{"gate": <the gate's record>, **report.to_json()}` (several articles in one file:
+`{"gate": ..., "reports": [...]}`); reports are read back only through `Report.from_json`.
+
 Crash safety (kill -9 at any point): files are written to a temporary name and renamed; JSONL lines are
-appended whole, flushed and fsynced, and a partial last line is cut off on the next start. The order per
-item is report/copy -> decision line -> audit line -> state line, so on restart an item is either in
-the state (skipped), or its outputs are found and recorded without checking it again (the tail of each
+appended whole, flushed and fsynced, and a partial last line is cut off on the next start (store.py). The
+order per item is report/copy -> decision line -> audit line -> state line, so on restart an item is either
+in the state (skipped), or its outputs are found and recorded without checking it again (the tail of each
 decision file past the last recorded offset; file outputs newer than the state), or it left at most a
 report that the new run overwrites. Items are keyed by id + sha256 of their content.
 """
@@ -24,23 +27,32 @@ import re
 import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any
 
 from mtcheck.core.article import Article
-from mtcheck.core.errors import InputError
+from mtcheck.core.errors import InputError, MtcheckError
 from mtcheck.core.files import atomic_write
-from mtcheck.gate.filters import ACCEPT, DECISIONS, OUT_FOLDER, QUARANTINE, SEVERITY, Reason, decide, scores_of
+from mtcheck.core.report import Report
+from mtcheck.gate.filters import (
+    ACCEPT,
+    DECISIONS,
+    OUT_FOLDER,
+    QUARANTINE,
+    SEVERITY,
+    GateReason,
+    decide,
+    decision_of,
+    most_severe_first,
+    scores_of,
+)
 from mtcheck.gate.policy import Policy
+from mtcheck.gate.store import Decided, Ledger, gate_header, item_key, now, read_written
 from mtcheck.reading.formats import SUPPORTED_SUFFIXES, feed_item_article, read_articles
 
-STATE, AUDIT = "state.jsonl", "audit.jsonl"
-DECISION_FILES = {d: f"{OUT_FOLDER[d]}.jsonl" for d in DECISIONS}
 
-
-@dataclass
+@dataclass(frozen=True)
 class Item:
     id: str
     sha256: str  # of the raw content: the file's bytes, or the JSONL line's bytes
@@ -52,15 +64,7 @@ class Item:
 
     @property
     def key(self) -> str:
-        return f"{self.id}\t{self.sha256}"
-
-
-@dataclass
-class Decided:
-    decision: str
-    policy: str
-    model: str
-    outputs: list[str] = field(default_factory=list)
+        return item_key(self.id, self.sha256)
 
 
 @dataclass
@@ -87,79 +91,12 @@ class Tally:
         return text
 
 
-def _now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 def _safe_name(text: str) -> str:
     return re.sub(r"[^\w.\-]+", "_", text).strip("._")[:150] or "item"
 
 
-def cut_partial_line(path: Path) -> bool:
-    """Drop a last line without its newline (a write cut by a crash). Reads only the file's tail."""
-    if not path.exists():
-        return False
-    with open(path, "r+b") as f:
-        size = f.seek(0, os.SEEK_END)
-        if size == 0:
-            return False
-        f.seek(size - 1)
-        if f.read(1) == b"\n":
-            return False
-        pos = size
-        while pos > 0:  # search backwards for the last newline, a block at a time
-            step = min(1 << 16, pos)
-            pos -= step
-            f.seek(pos)
-            block = f.read(step)
-            i = block.rfind(b"\n")
-            if i >= 0:
-                f.truncate(pos + i + 1)
-                break
-        else:
-            f.truncate(0)
-        f.flush()
-        os.fsync(f.fileno())
-    return True
-
-
-class Appender:
-    """Whole lines appended, flushed and fsynced: after `append` returns the line survives kill -9."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        self._f: IO[bytes] | None = None
-
-    def append(self, record: dict) -> int:
-        if self._f is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._f = open(self.path, "ab")  # noqa: SIM115 - kept open for the run
-        self._f.write((json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8"))
-        self._f.flush()
-        os.fsync(self._f.fileno())
-        return self._f.tell()  # the end offset: on restart, scanning starts here
-
-    def close(self) -> None:
-        if self._f is not None:
-            self._f.close()
-            self._f = None
-
-
-def _read_jsonl(path: Path, start: int = 0) -> Iterator[tuple[int, dict]]:
-    """(end offset, record) of each line from byte `start`; lines that do not parse are skipped."""
-    if not path.exists():
-        return
-    with open(path, "rb") as f:
-        f.seek(start)
-        pos = start
-        for raw in f:
-            pos += len(raw)
-            try:
-                record = json.loads(raw)
-            except ValueError:
-                continue
-            if isinstance(record, dict):
-                yield pos, record
+def _unreadable(message: str) -> GateReason:
+    return GateReason(QUARANTINE, "unreadable", f"unreadable: {message}")
 
 
 # --- inputs ----------------------------------------------------------------------------------------
@@ -220,7 +157,7 @@ def iter_jsonl(stream: IO[bytes], label: str, stem: str) -> Iterator[Item]:
 # --- the gate --------------------------------------------------------------------------------------
 class Gate:
     """Decides items and writes them out. `checker` is built on first need (a fully cached run never
-    loads the model); tests pass a stand-in with `.check(article) -> report`."""
+    loads the model); tests pass a stand-in with `.check(article) -> Report`."""
 
     def __init__(
         self,
@@ -238,94 +175,9 @@ class Gate:
         self._make_checker = make_checker
         self._checker: Any = None
         self.log = log or (lambda _m: None)
-        self.tally = Tally()
-        self.done: dict[str, Decided] = {}
-        self._tail: set[tuple[str, str]] | None = None
-        out.mkdir(parents=True, exist_ok=True)
-        self._state = Appender(out / STATE)
-        self._audit = Appender(out / AUDIT)
-        self._decisions = {d: Appender(out / f) for d, f in DECISION_FILES.items()}
-        self._recover()
+        self.ledger = Ledger(out, self.log)
+        self.tally = Tally(recovered=self.ledger.recovered)
 
-    # --- restart -------------------------------------------------------------------------------------
-    def _recover(self) -> None:
-        for name in (STATE, AUDIT, *DECISION_FILES.values()):
-            if cut_partial_line(self.out / name):
-                self.log(f"mtcheck: gate: {name}: dropped a partial last line (interrupted run)")
-        ends = dict.fromkeys(DECISION_FILES.values(), 0)
-        for _, rec in _read_jsonl(self.out / STATE):
-            try:
-                key = f"{rec['id']}\t{rec['sha256']}"
-                self.done[key] = Decided(rec["decision"], rec["policy_sha256"], rec["model_sha256"], rec["outputs"])
-            except (KeyError, TypeError):
-                continue
-            for name, end in (rec.get("jsonl_end") or {}).items():
-                if name in ends:
-                    ends[name] = max(ends[name], int(end))
-        # Outputs written after the last state line: recorded now, never written a second time.
-        for decision, name in DECISION_FILES.items():
-            for end, rec in _read_jsonl(self.out / name, ends[name]):
-                gate = rec.get("mtcheck")
-                if isinstance(gate, dict) and "id" in gate and "sha256" in gate:
-                    report = [gate["report"]] if isinstance(gate.get("report"), str) else []
-                    self._adopt(gate, decision, [name, *report], {name: end})
-        state = self.out / STATE
-        since = state.stat().st_mtime - 2 if state.exists() else 0.0
-        for decision in DECISIONS:
-            folder = self.out / OUT_FOLDER[decision]
-            if not folder.is_dir():
-                continue
-            for report_path in folder.glob("*.report.json"):
-                if report_path.stat().st_mtime < since:
-                    continue
-                try:
-                    gate = json.loads(report_path.read_text(encoding="utf-8")).get("gate")
-                except (OSError, ValueError, AttributeError):
-                    continue
-                copy = folder / report_path.name.removesuffix(".report.json")
-                if isinstance(gate, dict) and "id" in gate and "sha256" in gate and copy.exists():
-                    outputs = [str(copy.relative_to(self.out)), str(report_path.relative_to(self.out))]
-                    self._adopt(gate, decision, outputs, None)
-
-    def _adopt(self, gate: dict, decision: str, outputs: list[str], jsonl_end: dict | None) -> None:
-        key = f"{gate['id']}\t{gate['sha256']}"
-        known = self.done.get(key)
-        policy, model = gate.get("policy_sha256", ""), (gate.get("model") or {}).get("sha256", "")
-        if known and known.policy == policy and known.model == model:
-            return
-        if (key, policy) not in self._audit_tail():  # the crash may have come before or after the audit line
-            audit = {k: gate.get(k) for k in ("id", "sha256", "source", "decision", "reasons", "scores")}
-            audit |= {"policy_sha256": policy, "model": gate.get("model"), "outputs": outputs}
-            audit |= {"time": gate.get("time"), "recovered": True}
-            self._audit.append(audit)
-        self._record(gate["id"], gate["sha256"], decision, policy, model, outputs, jsonl_end)
-        self.tally.recovered += 1
-
-    def _audit_tail(self, size: int = 1 << 18) -> set[tuple[str, str]]:
-        """(key, policy) of the audit log's last lines: an item cut off by a crash was decided last."""
-        if self._tail is None:
-            self._tail = set()
-            path = self.out / AUDIT
-            if path.exists():
-                with open(path, "rb") as f:
-                    f.seek(max(0, f.seek(0, os.SEEK_END) - size))
-                    for raw in f.read().split(b"\n"):
-                        try:
-                            rec = json.loads(raw)
-                            self._tail.add((f"{rec['id']}\t{rec['sha256']}", rec["policy_sha256"]))
-                        except (ValueError, KeyError, TypeError):
-                            continue  # the first, cut line of the tail
-        return self._tail
-
-    def _record(
-        self, id_: str, sha: str, decision: str, policy: str, model: str, outputs: list[str], jsonl_end: dict | None
-    ) -> None:
-        rec = {"id": id_, "sha256": sha, "decision": decision, "policy_sha256": policy, "model_sha256": model}
-        rec |= {"outputs": outputs, "jsonl_end": jsonl_end, "time": _now()}
-        self._state.append(rec)
-        self.done[f"{id_}\t{sha}"] = Decided(decision, policy, model, outputs)
-
-    # --- deciding ----------------------------------------------------------------------------------
     @property
     def checker(self) -> Any:
         if self._checker is None:
@@ -333,13 +185,15 @@ class Gate:
         return self._checker
 
     def is_done(self, item: Item) -> Decided | None:
-        known = self.done.get(item.key)
+        known = self.ledger.done.get(item.key)
         if known and known.policy == self.policy.sha256 and known.model == self.model_sha:
             return known
         return None
 
     def run(self, items: Iterator[Item]) -> Tally:
+        """One pass over the items. `decided` adds up over passes (--watch); `skipped` counts this pass."""
         start = time.monotonic()
+        self.tally.skipped = dict.fromkeys(DECISIONS, 0)
         for item in items:
             known = self.is_done(item)
             if known:
@@ -349,36 +203,29 @@ class Gate:
         self.tally.seconds += time.monotonic() - start
         return self.tally
 
-    def _articles(self, item: Item) -> tuple[list[Article], list[Reason], Any]:
+    def _articles(self, item: Item) -> tuple[list[Article], list[GateReason], Any]:
         """The item's articles, the reasons it could not be read, and its parsed JSON (lines)."""
         if item.path is not None:
             found = list(read_articles(item.path))
-            return (
-                [a for a in found if isinstance(a, Article)],
-                [
-                    Reason(QUARANTINE, "unreadable", f"unreadable: {e.cause}")
-                    for e in found
-                    if isinstance(e, InputError)
-                ],
-                None,
-            )
+            articles = [a for a in found if isinstance(a, Article)]
+            return articles, [_unreadable(e.cause) for e in found if isinstance(e, InputError)], None
         try:
             value = json.loads(item.raw.decode("utf-8"))
         except (UnicodeDecodeError, ValueError) as exc:
-            return [], [Reason(QUARANTINE, "unreadable", f"unreadable: line {item.line}: not JSON ({exc})")], None
+            return [], [_unreadable(f"line {item.line}: not JSON ({exc})")], None
         got = feed_item_article(value, item.source, item.id)
         if isinstance(got, InputError):
-            return [], [Reason(QUARANTINE, "unreadable", f"unreadable: {got.cause}")], value
-        got.id = item.id  # the gate's key, also when the item's own id field was not a string
-        return [got], [], value
+            return [], [_unreadable(got.cause)], value
+        # The gate's key, also when the item's own id field was not a string: a new article, not an edited one.
+        return [replace(got, id=item.id)], [], value
 
     def gate(self, item: Item) -> str:
-        reports: list[dict] = []
+        reports: list[Report] = []
         value: Any = None
         try:
             articles, reasons, value = self._articles(item)
         except Exception as exc:  # noqa: BLE001 - an unparseable item is kept, quarantined
-            articles, reasons = [], [Reason(QUARANTINE, "unreadable", f"unreadable: {type(exc).__name__}: {exc}")]
+            articles, reasons = [], [_unreadable(f"{type(exc).__name__}: {exc}")]
         stored = self._stored_reports(item, articles)
         # Built outside the try: a model that cannot load fails the run (exit 2), it is no item's fault.
         checker = self.checker if articles and stored is None else None
@@ -386,15 +233,15 @@ class Gate:
             for i, article in enumerate(articles):
                 report = stored[i] if stored is not None else checker.check(article)
                 reports.append(report)
-                decision, found = decide(report, self.policy)
+                _, found = decide(report, self.policy)
                 if len(articles) > 1:  # several articles in one file: say which one
-                    found = [Reason(r.decision, r.code, f"{article.id}: {r.message}") for r in found]
-                reasons += found
+                    found = [replace(r, message=f"{article.id}: {r.message}") for r in found]
+                reasons = [*reasons, *found]
         except Exception as exc:  # noqa: BLE001 - any crash of the checker quarantines the item, the run goes on
             message = " ".join(str(exc).split())[:300]
-            reasons = [Reason(QUARANTINE, "checker-error", f"the checker failed: {type(exc).__name__}: {message}")]
-        reasons.sort(key=lambda r: -SEVERITY[r.decision])
-        decision = reasons[0].decision if reasons else ACCEPT
+            reasons = [GateReason(QUARANTINE, "checker-error", f"the checker failed: {type(exc).__name__}: {message}")]
+        reasons = most_severe_first(reasons)
+        decision = decision_of(reasons)
         scores = scores_of(reports[0]) if len(reports) == 1 else [scores_of(r) for r in reports] or None
         gate = {
             "id": item.id,
@@ -405,62 +252,64 @@ class Gate:
             "scores": scores,
             "policy_sha256": self.policy.sha256,
             "model": {"name": self.model_name, "sha256": self.model_sha},
-            "time": _now(),
+            "time": now(),
         }
         if item.path is not None:
             outputs, ends = self._write_file_item(item, decision, reports, gate), None
         else:
             outputs, ends = self._write_line_item(item, decision, reports, gate, value)
-        self._audit.append({**gate, "outputs": outputs})
-        previous = self.done.get(item.key)
-        self._record(item.id, item.sha256, decision, self.policy.sha256, self.model_sha, outputs, ends)
+        self.ledger.audit({**gate, "outputs": outputs})
+        previous = self.ledger.done.get(item.key)
+        self.ledger.record(item.id, item.sha256, decision, self.policy.sha256, self.model_sha, outputs, ends)
         if previous and item.path is not None:
             self._drop_stale(previous.outputs, outputs)
         self.tally.decided[decision] += 1
         self.log(_say(gate))
         return decision
 
-    def _stored_reports(self, item: Item, articles: list[Article]) -> list[dict] | None:
+    def _stored_reports(self, item: Item, articles: list[Article]) -> list[Report] | None:
         """Reports of this very content by this model, from a run under another policy: re-deciding
         under a new policy needs no model. None when there are none that fit."""
-        previous = self.done.get(item.key)
+        previous = self.ledger.done.get(item.key)
         if not articles or previous is None or previous.model != self.model_sha:
             return None
         for rel in previous.outputs:
             if "#" in rel or not rel.endswith(".json"):
                 continue
-            try:
-                data = json.loads((self.out / rel).read_text(encoding="utf-8"))
-            except (OSError, ValueError):
+            data = read_written(self.out / rel)
+            gate = gate_header(data)
+            if data is None or gate is None or gate["sha256"] != item.sha256:
                 continue
-            reports = data.get("reports") or [data]
-            gate = data.get("gate") or {}
-            fits = gate.get("sha256") == item.sha256 and len(reports) == len(articles)
-            fits = fits and all(
-                r.get("article", {}).get("sha256") == a.sha256 and r.get("model", {}).get("sha256") == self.model_sha
-                for r, a in zip(reports, articles, strict=False)
+            try:
+                found = data["reports"] if "reports" in data else [data]
+                reports = [Report.from_json(r, where=str(self.out / rel)) for r in found]
+            except (MtcheckError, TypeError):
+                continue  # damaged or from another mtcheck: checked again
+            fits = len(reports) == len(articles) and all(
+                r.article.sha256 == a.sha256 and isinstance(r.model, dict) and r.model.get("sha256") == self.model_sha
+                for r, a in zip(reports, articles, strict=True)
             )
             if fits:
-                return [{k: v for k, v in r.items() if k != "gate"} for r in reports]
+                return reports
         return None
 
-    def _write_file_item(self, item: Item, decision: str, reports: list[dict], gate: dict) -> list[str]:
+    def _write_file_item(self, item: Item, decision: str, reports: list[Report], gate: dict) -> list[str]:
         folder = self.out / OUT_FOLDER[decision]
         copy = folder / item.name
         report_path = folder / f"{item.name}.report.json"
-        body: Any = reports[0] if len(reports) == 1 else {"reports": reports}
+        body = reports[0].to_json() if len(reports) == 1 else {"reports": [r.to_json() for r in reports]}
         atomic_write(copy, item.raw)
         # The report goes last: on restart, a report with its copy beside it means "written".
         atomic_write(report_path, json.dumps({"gate": gate, **body}, ensure_ascii=False, indent=1))
         return [str(copy.relative_to(self.out)), str(report_path.relative_to(self.out))]
 
     def _write_line_item(
-        self, item: Item, decision: str, reports: list[dict], gate: dict, value: Any
+        self, item: Item, decision: str, reports: list[Report], gate: dict, value: Any
     ) -> tuple[list[str], dict]:
         outputs: list[str] = []
         if reports:
             path = self._report_path(item)
-            atomic_write(path, json.dumps({"gate": gate, **reports[0]}, ensure_ascii=False, indent=1))
+            atomic_write(path, json.dumps({"gate": gate, **reports[0].to_json()}, ensure_ascii=False, indent=1))
             outputs.append(str(path.relative_to(self.out)))
             gate = {**gate, "report": outputs[0]}
         if isinstance(value, dict):
@@ -469,18 +318,14 @@ class Gate:
             record = {"raw": item.raw.decode("utf-8", errors="replace"), "mtcheck": gate}
         else:
             record = {"item": value, "mtcheck": gate}
-        name = DECISION_FILES[decision]
-        end = self._decisions[decision].append(record)
+        name, end = self.ledger.append_decision(decision, record)
         return [f"{name}#{item.line}", *outputs], {name: end}
 
     def _report_path(self, item: Item) -> Path:
         path = self.out / "reports" / f"{_safe_name(item.id)}.json"
         if path.exists():
-            try:
-                other = json.loads(path.read_text(encoding="utf-8")).get("gate", {}).get("sha256")
-            except (OSError, ValueError, AttributeError):
-                other = None
-            if other != item.sha256:  # the same id with other content keeps both reports
+            gate = gate_header(read_written(path))
+            if gate is None or gate["sha256"] != item.sha256:  # the same id with other content keeps both
                 path = path.with_name(f"{_safe_name(item.id)}.{item.sha256[:12]}.json")
         return path
 
@@ -491,8 +336,7 @@ class Gate:
                 (self.out / rel).unlink(missing_ok=True)
 
     def close(self) -> None:
-        for f in (self._state, self._audit, *self._decisions.values()):
-            f.close()
+        self.ledger.close()
 
 
 def _say(gate: dict) -> str:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mtcheck.core.errors import InputError, MtcheckError
-from mtcheck.core.text import detokenize, unescape_tokens
+from mtcheck.evaluate.data import EvalItem, load
 
 # score name -> (where to read it, True when a high value is bad)
 SCORES: dict[str, bool] = {
@@ -30,7 +30,7 @@ SCORES: dict[str, bool] = {
 }
 
 
-@dataclass
+@dataclass(frozen=True)
 class Labelled:
     id: str
     bad: bool
@@ -38,7 +38,7 @@ class Labelled:
     scores: dict | None = None
 
 
-@dataclass
+@dataclass(frozen=True)
 class Row:
     threshold: float
     flagged: int
@@ -62,8 +62,13 @@ def _label(raw: dict) -> bool | None:
 
 
 def load_labelled(path: Path, group: int = 20, bad_share: float = 0.1, limit: int | None = None) -> list[Labelled]:
+    """The labelled items of a file: labelled JSONL lines, or the `../shared/eval/` format (told by the first
+    line; one file is one or the other), grouped into pseudo-articles."""
+    if _is_eval_format(path):
+        # `limit` groups of lines always give `limit` items or more (an MT and, mostly, a post-edit each)
+        items = _pseudo_articles(load(path, limit * group if limit else None), path.stem, group, bad_share)
+        return items[:limit] if limit else items
     items: list[Labelled] = []
-    eval_rows: list[dict] = []
     with open(path, encoding="utf-8") as f:
         for n, line in enumerate(f, 1):
             if not line.strip():
@@ -74,9 +79,8 @@ def load_labelled(path: Path, group: int = 20, bad_share: float = 0.1, limit: in
                 raise InputError(f"{path}#{n}", f"not JSON ({exc})") from None
             if not isinstance(raw, dict):
                 raise InputError(f"{path}#{n}", "not a JSON object")
-            if "mt_tok" in raw and "mt_word_tags" in raw:
-                eval_rows.append(raw)
-                continue
+            if _is_eval_line(raw):
+                raise InputError(f"{path}#{n}", "an evaluation line (mt_tok) among labelled lines")
             bad = _label(raw)
             if bad is None:
                 raise InputError(f"{path}#{n}", "no label (expected label: good|bad, or bad/good: true|false)")
@@ -86,20 +90,39 @@ def load_labelled(path: Path, group: int = 20, bad_share: float = 0.1, limit: in
             if scores is None and text is None:
                 raise InputError(f"{path}#{n}", "neither scores nor a text field (body, text, content)")
             items.append(Labelled(str(raw.get("id", f"{path.stem}-{n}")), bad, text, scores))
-    items += _pseudo_articles(eval_rows, path.stem, group, bad_share)
     return items[:limit] if limit else items
 
 
-def _pseudo_articles(rows: list[dict], stem: str, group: int, bad_share: float) -> list[Labelled]:
+def _is_eval_line(raw: dict) -> bool:
+    return "mt_tok" in raw and "mt_word_tags" in raw
+
+
+def _is_eval_format(path: Path) -> bool:
+    """Whether the file's first non-empty line is in the `../shared/eval/` format."""
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            if line.strip():
+                try:
+                    raw = json.loads(line)
+                except ValueError:
+                    return False  # reported with its line number by the labelled reader
+                return isinstance(raw, dict) and _is_eval_line(raw)
+    return False
+
+
+def _pseudo_articles(rows: list[EvalItem], stem: str, group: int, bad_share: float) -> list[Labelled]:
+    """Every `group` lines: their MT as one article, bad when at least `bad_share` of the MT's tags (the
+    <EOS> omission tag included) are BAD, and their post-edits as one good article where all have one."""
     out: list[Labelled] = []
     for start in range(0, len(rows) - group + 1, group):
         chunk = rows[start : start + group]
-        mt = [detokenize(unescape_tokens([t for t in r["mt_tok"].split() if t != "<EOS>"]))[0] for r in chunk]
-        tags = [t for r in chunk for t in r["mt_word_tags"]]
-        share = sum(t == "BAD" for t in tags) / max(1, len(tags))
-        out.append(Labelled(f"{stem}-mt-{start}", share >= bad_share, _paragraphs(mt)))
-        if all(r.get("pe_tok") for r in chunk):
-            pe = [detokenize(unescape_tokens(r["pe_tok"].split()))[0] for r in chunk]
+        bad = sum(sum(r.tags) + (r.eos_bad is True) for r in chunk)
+        tags = sum(len(r.tags) + (r.eos_bad is not None) for r in chunk)
+        out.append(
+            Labelled(f"{stem}-mt-{start}", bad / max(1, tags) >= bad_share, _paragraphs([r.text for r in chunk]))
+        )
+        pe = [r.post_edit for r in chunk if r.post_edit is not None]
+        if len(pe) == len(chunk):
             out.append(Labelled(f"{stem}-pe-{start}", False, _paragraphs(pe)))
     return out
 
@@ -154,12 +177,14 @@ def table(rows: list[Row], name: str, high_is_bad: bool, chosen: Row | None) -> 
 
 
 def scored(items: list[Labelled], check: Callable[[Labelled], dict] | None) -> list[tuple[dict, bool]]:
-    """Scores of each item; items without scores are checked with `check` (the model)."""
+    """(scores, bad) of each item; items without scores are checked with `check` (the model). The items
+    are left as they are."""
     out = []
     for item in items:
-        if item.scores is None:
+        scores = item.scores
+        if scores is None:
             if check is None:
                 raise MtcheckError(f"{item.id}: no scores and no checker")
-            item.scores = check(item)
-        out.append((item.scores, item.bad))
+            scores = check(item)
+        out.append((scores, item.bad))
     return out

@@ -18,10 +18,10 @@ import bisect
 import json
 from dataclasses import dataclass
 
-from mtcheck.models import CALIBRATION_DIR
-
 from mtcheck.core.article import Article
+from mtcheck.core.report import ParagraphScore
 from mtcheck.core.types import TokenScore
+from mtcheck.models import CALIBRATION_DIR
 
 DESCRIPTION = (
     "Fluency 100 = at least as fluent (by mean token surprisal) as the median human-corrected sentence of "
@@ -66,16 +66,9 @@ class SegmentFluency:
 
 
 @dataclass(frozen=True)
-class ParagraphFluency:
-    start: int
-    end: int
-    fluency: float | None
-
-
-@dataclass(frozen=True)
 class Fluency:
     segments: list[SegmentFluency]  # one per segment of the article
-    paragraphs: list[ParagraphFluency]
+    paragraphs: list[ParagraphScore]
     article: float | None
     mean_surprisal: float | None
     description: str
@@ -118,7 +111,7 @@ class FluencyScorer:
                 for s, seg in zip(per_segment, article.segments, strict=True)
                 if seg.paragraph == index and s.fluency is not None
             ]
-            paragraphs.append(ParagraphFluency(p_start, p_end, round(sum(values) / len(values), 1) if values else None))
+            paragraphs.append(ParagraphScore(p_start, p_end, round(sum(values) / len(values), 1) if values else None))
         sentence_values = [s.fluency for s in per_segment if s.fluency is not None]
         article_fluency = round(sum(sentence_values) / len(sentence_values), 1) if sentence_values else None
         return Fluency(
@@ -132,5 +125,5 @@ class FluencyScorer:
                 f"averages {self.reference_mean():.0f} on this scale."
             )
             if self.scale
-            else "uncalibrated: no reference table for this model (run python -m mtcheck.calibration)",
+            else "uncalibrated: no reference table for this model (run python -m mtcheck.training.fluency_reference)",
         )

@@ -16,15 +16,14 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import tomllib
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import tomllib
-from mtcheck.models import MANIFEST_PATH
-
 from mtcheck.core.errors import MtcheckError
+from mtcheck.models import MANIFEST_PATH
 
 DEFAULT_MODEL = "smollm2-135m"
 HF_CACHE = "hf"  # sub-folder of a model's store folder holding the loadable safetensors copy

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+
 from mtcheck.models import UNIGRAM_DIR
 
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from mtcheck import __version__
 from mtcheck.core.article import Article
 from mtcheck.core.codes import SEVERITY_ORDER
-from mtcheck.core.report import ArticleInfo, ParagraphScore, Report, Scores, SegmentScore
+from mtcheck.core.report import ArticleInfo, Report, Scores, SegmentScore
 from mtcheck.core.types import Flag
 from mtcheck.detect.detector import Detection
 from mtcheck.lm.fluency import Fluency
@@ -62,10 +62,10 @@ def build_report(
         settings=settings,
         scores=scores,
         calibration=fluency.description,
-        paragraphs=tuple(ParagraphScore(p.start, p.end, p.fluency) for p in fluency.paragraphs),
+        paragraphs=tuple(fluency.paragraphs),
         segments=segments,
         flags=tuple(flags),
-        created=created or datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        created=created or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         tool={"name": "mtcheck", "version": __version__},
     )
 

@@ -21,13 +21,14 @@ from pathlib import Path
 from mtcheck.core.article import Article
 from mtcheck.core.errors import InputError, MtcheckError
 from mtcheck.core.files import atomic_write
+from mtcheck.core.report import Report
 from mtcheck.reading.formats import read_articles
 from mtcheck.review.decisions import flags_by_id
 
 _FIXES = ("accept", "edit")
 
 
-@dataclass
+@dataclass(frozen=True)
 class Result:
     text: str
     changes: list[dict] = field(default_factory=list)
@@ -36,38 +37,37 @@ class Result:
     open: int = 0
 
 
-def apply_decisions(report: dict, doc: dict) -> Result:
+def apply_decisions(report: Report, doc: dict) -> Result:
     """Apply accepted and edited readings in reading order (`doc` is checked by `check_document`).
 
     A decision whose span overlaps one already applied is skipped with a warning: its offsets no longer
     describe the text it was made for.
     """
-    text: str = report["article"]["text"]
+    text = report.text
     flags = flags_by_id(report)
     order = {fid: i for i, fid in enumerate(flags)}
     decisions: dict[str, dict] = doc["decisions"]
-    result = Result(text)
-    result.rejected = sum(1 for d in decisions.values() if d["decision"] == "reject")
-    result.open = sum(1 for fid in flags if fid not in decisions)
     fixes = sorted(
         ((fid, d) for fid, d in decisions.items() if d["decision"] in _FIXES),
         key=lambda kv: (kv[1]["start"], kv[1]["end"], order.get(kv[0], 0)),
     )
     pieces: list[str] = []
+    changes: list[dict] = []
+    warnings: list[str] = []
     cursor = 0  # end of the last applied span in the original text
     shift = 0  # length difference so far: new offset = old offset + shift
     last: tuple[str, int, int] | None = None
     for fid, d in fixes:
         start, end, after = d["start"], d["end"], d["text"]
         if last is not None and start < cursor:
-            result.warnings.append(
+            warnings.append(
                 f"flag {fid} ({start}–{end}) overlaps flag {last[0]} ({last[1]}–{last[2]}), which was applied "
                 "first; not applied"
             )
             continue
         pieces.append(text[cursor:start])
         pieces.append(after)
-        result.changes.append(
+        changes.append(
             {
                 "flag": fid,
                 "decision": d["decision"],
@@ -86,61 +86,66 @@ def apply_decisions(report: dict, doc: dict) -> Result:
         cursor = end
         last = (fid, start, end)
     pieces.append(text[cursor:])
-    result.text = "".join(pieces)
-    return result
+    return Result(
+        text="".join(pieces),
+        changes=changes,
+        warnings=warnings,
+        rejected=sum(1 for d in decisions.values() if d["decision"] == "reject"),
+        open=sum(1 for fid in flags if fid not in decisions),
+    )
 
 
 # --- the article on disk ----------------------------------------------------------------------------
 
 
-def source_file(report: dict) -> Path:
+def source_file(report: Report) -> Path:
     """The file the article came from (feed items: the feed file)."""
-    return Path(str(report["article"].get("path") or "").partition("#")[0])
+    return Path(str(report.article.path or "").partition("#")[0])
 
 
-def check_source(report: dict) -> bool:
+def check_source(report: Report) -> bool:
     """True when the article file is still there and unchanged; False when it is gone.
 
     Raises MtcheckError when it changed since the check (its text no longer has the report's sha256).
     """
-    article = report["article"]
+    article = report.article
     path = source_file(report)
     if not str(path) or str(path) == "." or not path.is_file():
         return False
     found: Article | None = None
     for item in read_articles(path):
         if isinstance(item, InputError):
-            if item.path == article["path"] or item.path == str(path):
-                raise MtcheckError(f"cannot re-read {article['path']} to check it is unchanged: {item.cause}")
+            if item.path == article.path or item.path == str(path):
+                raise MtcheckError(f"cannot re-read {article.path} to check it is unchanged: {item.cause}")
             continue
-        if item.path == article["path"]:
+        if item.path == article.path:
             found = item
             break
     if found is None:
-        raise MtcheckError(f"{article['path']} changed since the check: the article is no longer in {path}")
-    if found.sha256 != article["sha256"]:
+        raise MtcheckError(f"{article.path} changed since the check: the article is no longer in {path}")
+    if found.sha256 != article.sha256:
         raise MtcheckError(
-            f"{article['path']} changed since the check (sha256 {found.sha256[:12]}…, the report has "
-            f"{article['sha256'][:12]}…); check it again before applying decisions"
+            f"{article.path} changed since the check (sha256 {found.sha256[:12]}…, the report has "
+            f"{article.sha256[:12]}…); check it again before applying decisions"
         )
     return True
 
 
-def corrected_name(report: dict, name: str) -> str:
+def corrected_name(report: Report, name: str) -> str:
     """`.txt` keeps its file name; derived formats become `<name>.txt` (plain text, see module doc)."""
-    if report["article"].get("format") == "txt":
+    if report.article.format == "txt":
         return source_file(report).name or f"{name}.txt"
     return f"{name}.txt"
 
 
-def encode_like_source(report: dict, text: str, source_present: bool) -> tuple[bytes, str | None]:
+def encode_like_source(report: Report, text: str, source_present: bool) -> tuple[bytes, str | None]:
     """Bytes in the source file's encoding, newline style and BOM; a note when that was not possible."""
-    if report["article"].get("format") != "txt" or not source_present:
+    if report.article.format != "txt" or not source_present:
         return text.encode("utf-8"), None
     raw = source_file(report).read_bytes()
     if b"\r\n" in raw or b"\r\x00\n\x00" in raw or b"\x00\r\x00\n" in raw:
         text = text.replace("\n", "\r\n")
-    encoding = str(report["article"].get("encoding") or "utf-8")
+    encoding = str(report.article.encoding or "utf-8")
     if encoding in ("utf-8", "utf-8-sig"):
         return (codecs.BOM_UTF8 if raw.startswith(codecs.BOM_UTF8) else b"") + text.encode("utf-8"), None
     try:
@@ -149,7 +154,7 @@ def encode_like_source(report: dict, text: str, source_present: bool) -> tuple[b
         return text.encode("utf-8"), f"the corrected text cannot be encoded as {encoding}; written as UTF-8"
 
 
-@dataclass
+@dataclass(frozen=True)
 class Written:
     corrected: Path
     log: Path
@@ -158,19 +163,19 @@ class Written:
 
 
 def apply_to_files(
-    report: dict, name: str, doc: dict, out_dir: Path, in_place: bool = False, report_ref: str = ""
+    report: Report, name: str, doc: dict, out_dir: Path, in_place: bool = False, report_ref: str = ""
 ) -> Written:
     """Check the source, apply, write the corrected article and `<name>.changes.jsonl`."""
     notes: list[str] = []
-    if in_place and report["article"].get("format") != "txt":
+    if in_place and report.article.format != "txt":
         raise MtcheckError(
-            f"--in-place works only for .txt articles; this one is {report['article'].get('format')} "
+            f"--in-place works only for .txt articles; this one is {report.article.format} "
             "(its markup was never read, so it cannot be written back)"
         )
     present = check_source(report)
     source = source_file(report)
     if not present:
-        notes.append(f"{report['article'].get('path')} is no longer there; applying to the article text in the report")
+        notes.append(f"{report.article.path} is no longer there; applying to the article text in the report")
     if in_place:
         if not present:
             raise MtcheckError(f"--in-place: {source} is no longer there")

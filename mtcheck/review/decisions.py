@@ -13,13 +13,14 @@ import json
 import re
 import threading
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from mtcheck.core.errors import MtcheckError
 from mtcheck.core.files import atomic_write
-from mtcheck.core.report import SCHEMA as REPORT_SCHEMA
+from mtcheck.core.report import Report
+from mtcheck.core.types import Flag
 
 try:  # POSIX: also serialise against another process (a second server) on the same folder
     import fcntl
@@ -53,59 +54,48 @@ def decisions_path(folder: Path, name: str) -> Path:
 
 
 def now_iso() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 # --- reports --------------------------------------------------------------------------------------
 
 
-def load_report(path: Path) -> dict:
-    """A `mtcheck.report/1` dict, or MtcheckError with a one-line cause."""
+def load_report(path: Path) -> Report:
+    """The `mtcheck.report/1` file at `path` as a `Report`, or MtcheckError with one line naming the file."""
     try:
-        report = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise MtcheckError(f"{path}: no such report") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise MtcheckError(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
     except json.JSONDecodeError as exc:
         raise MtcheckError(f"{path}: not a report (invalid JSON at line {exc.lineno})") from None
-    if not isinstance(report, dict) or report.get("schema") != REPORT_SCHEMA:
-        raise MtcheckError(f"{path}: not a report (schema is not {REPORT_SCHEMA})")
-    article = report.get("article")
-    if not isinstance(article, dict) or not isinstance(article.get("text"), str):
+    report = Report.from_json(data, where=str(path))
+    if not isinstance(report.article.text, str):
         raise MtcheckError(f"{path}: report has no article text")
-    if not isinstance(article.get("sha256"), str):
+    if not isinstance(report.article.sha256, str) or not report.article.sha256:
         raise MtcheckError(f"{path}: report has no article sha256")
-    if not isinstance(report.get("flags"), list):
-        raise MtcheckError(f"{path}: report has no flag list")
     return report
 
 
-def flags_by_id(report: dict) -> dict[str, dict]:
-    """Flags with usable offsets, by id, in report order."""
-    n = len(report["article"]["text"])
-    out: dict[str, dict] = {}
-    for f in report.get("flags") or []:
-        if not isinstance(f, dict) or not isinstance(f.get("id"), str):
-            continue
-        start, end = f.get("start"), f.get("end")
-        if _is_int(start) and _is_int(end) and 0 <= start <= end <= n:
-            out[f["id"]] = f
-    return out
+def flags_by_id(report: Report) -> dict[str, Flag]:
+    """Flags with an id and usable offsets, by id, in report order."""
+    n = len(report.text)
+    return {
+        f.id: f
+        for f in report.flags
+        if isinstance(f.id, str) and f.id and _is_int(f.start) and _is_int(f.end) and 0 <= f.start <= f.end <= n
+    }
 
 
 def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _suggestions(flag: dict) -> list[dict]:
-    return [s for s in flag.get("suggestions") or [] if isinstance(s, dict)]
-
-
 # --- records --------------------------------------------------------------------------------------
 
 
-def make_record(report: dict, flag_id: str, body: Any, when: str | None = None) -> dict:
+def make_record(report: Report, flag_id: str, body: Any, when: str | None = None) -> dict:
     """The stored record for one decision request `{"decision", "suggestion", "text", "who"}`.
 
     The replaced span and, for "accept", the text come from the report, not from the request: a client
@@ -126,32 +116,30 @@ def make_record(report: dict, flag_id: str, body: Any, when: str | None = None) 
         "decision": kind,
         "suggestion": None,
         "text": None,
-        "start": flag["start"],
-        "end": flag["end"],
+        "start": flag.start,
+        "end": flag.end,
         "who": (who.strip() or None) if isinstance(who, str) else None,
         "when": when or now_iso(),
     }
     if kind == "accept":
         index = body.get("suggestion")
-        suggestions = _suggestions(flag)
-        if not _is_int(index) or not 0 <= index < len(suggestions):
+        if not _is_int(index) or not 0 <= index < len(flag.suggestions):
             raise DecisionError(400, f"flag {flag_id} has no suggestion {index!r}")
-        s = suggestions[index]
-        n = len(report["article"]["text"])
-        if not (_is_int(s.get("start")) and _is_int(s.get("end")) and 0 <= s["start"] <= s["end"] <= n):
+        s = flag.suggestions[index]
+        if not (_is_int(s.start) and _is_int(s.end) and 0 <= s.start <= s.end <= len(report.text)):
             raise DecisionError(400, f"suggestion {index} of flag {flag_id} has no valid span")
-        if not isinstance(s.get("replacement"), str):
+        if not isinstance(s.replacement, str):
             raise DecisionError(400, f"suggestion {index} of flag {flag_id} has no replacement text")
-        record.update(suggestion=index, text=s["replacement"], start=s["start"], end=s["end"])
-    elif kind == "edit":
+        return {**record, "suggestion": index, "text": s.replacement, "start": s.start, "end": s.end}
+    if kind == "edit":
         text = body.get("text")
         if not isinstance(text, str) or len(text) > MAX_TEXT:
             raise DecisionError(400, f"an edit needs text: a string of at most {MAX_TEXT} characters")
-        record["text"] = text
+        return {**record, "text": text}
     return record
 
 
-def check_record(report: dict, flag_id: str, record: Any, where: str) -> dict:
+def check_record(report: Report, flag_id: str, record: Any, where: str) -> dict:
     """A stored record (from a file: the server's or a browser export) checked against the report."""
     if not isinstance(record, dict):
         raise MtcheckError(f"{where}: decision for {flag_id} is not an object")
@@ -174,15 +162,15 @@ def check_record(report: dict, flag_id: str, record: Any, where: str) -> dict:
 # --- documents ------------------------------------------------------------------------------------
 
 
-def new_document(name: str, report: dict) -> dict:
-    return {"schema": SCHEMA, "report": f"{name}.json", "article_sha256": report["article"]["sha256"], "decisions": {}}
+def new_document(name: str, report: Report) -> dict:
+    return {"schema": SCHEMA, "report": f"{name}.json", "article_sha256": report.article.sha256, "decisions": {}}
 
 
-def check_document(doc: Any, report: dict, where: str) -> dict:
+def check_document(doc: Any, report: Report, where: str) -> dict:
     """A decisions document checked against its report; MtcheckError (one line) on any mismatch."""
     if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
         raise MtcheckError(f"{where}: not a decisions file (schema is not {SCHEMA})")
-    sha = report["article"]["sha256"]
+    sha = report.article.sha256
     if doc.get("article_sha256") != sha:
         raise MtcheckError(
             f"{where}: decisions were made on another version of the article "
@@ -195,7 +183,7 @@ def check_document(doc: Any, report: dict, where: str) -> dict:
     return {**doc, "decisions": _ordered(report, checked)}
 
 
-def load_decisions(path: Path, report: dict) -> dict:
+def load_decisions(path: Path, report: Report) -> dict:
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -207,7 +195,7 @@ def load_decisions(path: Path, report: dict) -> dict:
     return check_document(doc, report, str(path))
 
 
-def _ordered(report: dict, decisions: dict[str, dict]) -> dict[str, dict]:
+def _ordered(report: Report, decisions: dict[str, dict]) -> dict[str, dict]:
     """Decisions in reading order of their flags, so files diff well."""
     order = {fid: i for i, fid in enumerate(flags_by_id(report))}
     return dict(sorted(decisions.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0])))
@@ -245,7 +233,7 @@ class DecisionStore:
                 finally:
                     fcntl.flock(handle, fcntl.LOCK_UN)
 
-    def _read(self, name: str, report: dict) -> dict:
+    def _read(self, name: str, report: Report) -> dict:
         path = decisions_path(self.folder, name)
         if path.is_symlink():  # never read or merge through a link (it may point out of the folder)
             raise DecisionError(409, f"{path.name} is a symbolic link; refusing to use it")
@@ -257,21 +245,22 @@ class DecisionStore:
             # Never overwrite a file we cannot merge into: that would lose someone's decisions.
             raise DecisionError(409, str(exc)) from None
 
-    def get(self, name: str, report: dict) -> dict:
+    def get(self, name: str, report: Report) -> dict:
         with self._locked(name):
             return self._read(name, report)
 
-    def put(self, name: str, report: dict, flag_id: str, record: dict) -> dict:
+    def put(self, name: str, report: Report, flag_id: str, record: dict) -> dict:
         with self._locked(name):
             doc = self._read(name, report)
-            doc["decisions"][flag_id] = record
-            doc["decisions"] = _ordered(report, doc["decisions"])
+            doc = {**doc, "decisions": _ordered(report, {**doc["decisions"], flag_id: record})}
             atomic_write(decisions_path(self.folder, name), dumps(doc))
             return doc
 
-    def delete(self, name: str, report: dict, flag_id: str) -> dict:
+    def delete(self, name: str, report: Report, flag_id: str) -> dict:
         with self._locked(name):
             doc = self._read(name, report)
-            if doc["decisions"].pop(flag_id, None) is not None:
+            if flag_id in doc["decisions"]:
+                kept = {fid: rec for fid, rec in doc["decisions"].items() if fid != flag_id}
+                doc = {**doc, "decisions": kept}
                 atomic_write(decisions_path(self.folder, name), dumps(doc))
             return doc

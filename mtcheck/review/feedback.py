@@ -4,7 +4,7 @@ One line per reviewed stretch of text (a sentence, or the sentences a decided fl
 original tokenised Moses-style), `mt_word_tags` (BAD for tokens inside accepted or edited flags and inside
 the span their reading replaced, OK for tokens inside rejected flags and everywhere else), `pe_tok` (the
 same stretch with the accepted and edited readings applied). Rejected flags are kept: they are the false
-alarms a detector has to learn to avoid. `mtcheck.evaldata.load` reads the file back.
+alarms a detector has to learn to avoid. `mtcheck.evaluate.data.load` reads the file back.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import re
 from pathlib import Path
 
 from mtcheck.core.errors import MtcheckError
+from mtcheck.core.report import Report
 from mtcheck.review.decisions import flags_by_id, load_decisions, load_report
 
 SOURCE = "mtcheck-review"
@@ -45,14 +46,10 @@ def _tok_string(text: str) -> str:
     return " ".join(_escape(text[s:e]) for s, e in tokenize(text))
 
 
-def _units(report: dict, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+def _units(report: Report, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """The sentences (segments) each span touches, merged where they share text."""
-    text = report["article"]["text"]
-    segments = [
-        (s["start"], s["end"])
-        for s in report.get("segments") or []
-        if isinstance(s, dict) and isinstance(s.get("start"), int) and isinstance(s.get("end"), int)
-    ]
+    text = report.text
+    segments = [(s.start, s.end) for s in report.segments if isinstance(s.start, int) and isinstance(s.end, int)]
     found: list[tuple[int, int]] = []
     for start, end in spans:
         touching = [(a, b) for a, b in segments if a < max(end, start + 1) and b > start]
@@ -71,17 +68,15 @@ def _units(report: dict, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return merged
 
 
-def feedback_lines(report: dict, doc: dict, report_name: str) -> list[dict]:
+def feedback_lines(report: Report, doc: dict, report_name: str) -> list[dict]:
     """Eval-format lines for one report's decisions (`doc` is checked by `check_document`)."""
-    text: str = report["article"]["text"]
+    text = report.text
     flags = flags_by_id(report)
     decided = {fid: d for fid, d in doc["decisions"].items() if fid in flags}
     if not decided:
         return []
-    zones: dict[str, tuple[int, int]] = {}  # flag id -> the characters it covers, flag and replacement
-    for fid, d in decided.items():
-        f = flags[fid]
-        zones[fid] = (min(f["start"], d["start"]), max(f["end"], d["end"]))
+    # flag id -> the characters it covers, flag and replacement
+    zones = {fid: (min(flags[fid].start, d["start"]), max(flags[fid].end, d["end"])) for fid, d in decided.items()}
     lines = []
     for us, ue in _units(report, list(zones.values())):
         ids = [fid for fid, (a, b) in zones.items() if a < ue and max(b, a + 1) > us]
@@ -108,7 +103,7 @@ def feedback_lines(report: dict, doc: dict, report_name: str) -> list[dict]:
                 "pe_tok": _tok_string("".join(pieces)),
                 "source": SOURCE,
                 "report": f"{report_name}.json",
-                "article_sha256": report["article"]["sha256"],
+                "article_sha256": report.article.sha256,
                 "sentence_start": us,
                 "sentence_end": ue,
                 "flag_ids": ids,

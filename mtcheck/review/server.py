@@ -26,6 +26,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from mtcheck.core.errors import MtcheckError
+from mtcheck.core.report import Report
 from mtcheck.report.html import render_index
 from mtcheck.report.writer import summary_of
 from mtcheck.review.decisions import DecisionError, DecisionStore, load_report, make_record, valid_name
@@ -53,7 +54,7 @@ class ReviewServer(ThreadingHTTPServer):
         self.store = DecisionStore(self.folder)
         self.verbose = verbose
         self.loopback_only = host in _LOOPBACK_NAMES or host.startswith("127.")
-        self._reports: dict[str, tuple[tuple[int, int], dict]] = {}
+        self._reports: dict[str, tuple[tuple[int, int], Report]] = {}
         self._reports_lock = threading.Lock()
         if ":" in host:
             self.address_family = socket.AF_INET6
@@ -68,7 +69,7 @@ class ReviewServer(ThreadingHTTPServer):
         host = f"[{host}]" if ":" in str(host) else host
         return f"http://{host}:{port}/"
 
-    def report(self, name: str) -> dict | None:
+    def report(self, name: str) -> Report | None:
         """The report `<name>.json`, cached while the file is unchanged; None when there is none."""
         path = self.folder / f"{name}.json"
         try:
@@ -232,7 +233,7 @@ class Handler(BaseHTTPRequestHandler):
                 continue
             try:
                 summaries.append(summary_of(load_report(path), name))
-            except (MtcheckError, KeyError):
+            except MtcheckError:
                 continue
         self._send(HTTPStatus.OK, render_index(summaries, []).encode("utf-8"), _TYPES[".html"])
 
@@ -256,7 +257,7 @@ class Handler(BaseHTTPRequestHandler):
 
     # --- decisions --------------------------------------------------------------------------------
 
-    def _report_or_404(self, name: str) -> dict | None:
+    def _report_or_404(self, name: str) -> Report | None:
         report = self.server.report(name)
         if report is None:
             self._error(HTTPStatus.NOT_FOUND, f"no report named {name}")
@@ -274,7 +275,7 @@ class Handler(BaseHTTPRequestHandler):
         report = self._report_or_404(name)
         if report is None:
             return
-        if not any(isinstance(f, dict) and f.get("id") == flag_id for f in report["flags"]):
+        if report.flag(flag_id) is None:
             return self._error(HTTPStatus.NOT_FOUND, f"no flag {flag_id!r} in {name}")
         origin = self.headers.get("Origin")
         if origin and origin != f"http://{self.headers.get('Host')}":
@@ -291,7 +292,7 @@ class Handler(BaseHTTPRequestHandler):
             return self._error(HTTPStatus.BAD_REQUEST, "malformed JSON")
         if not isinstance(data, dict):
             return self._error(HTTPStatus.BAD_REQUEST, "the request body must be a JSON object")
-        if data.get("article_sha256") != report["article"]["sha256"]:
+        if data.get("article_sha256") != report.article.sha256:
             return self._error(
                 HTTPStatus.CONFLICT, "article_sha256 does not match the report: the page is for another version"
             )

@@ -21,12 +21,13 @@ from pathlib import Path
 
 import click
 import numpy as np
-from mtcheck.models import DETECTOR_DIR
 
 from mtcheck.core.metrics import MIN_BLOCK, calibration_error, isotonic
+from mtcheck.core.types import Flag
 from mtcheck.detect.confidence import ConfidenceMap, curve_for
 from mtcheck.evaluate.data import load, source_of
 from mtcheck.evaluate.harness import token_values
+from mtcheck.models import DETECTOR_DIR
 
 MIN_SOURCE_WORDS = 150  # flagged dev words a source needs for a curve of its own
 # ... and flagged dev sentences. With fewer, its flags keep their raw evidence: a curve drawn through a handful of
@@ -66,7 +67,7 @@ def fit(
                 continue
             rec = json.loads(line)
             item = items[rec["index"]]
-            e = np.array(token_values(item.spans, rec["flags"], "evidence"))
+            e = np.array(token_values(item.spans, [Flag.from_json(f) for f in rec["flags"]], "evidence"))
             covered = e > 0
             flagged += int(covered.any())
             xs.append(e[covered])
@@ -110,7 +111,7 @@ def main(records_dir: Path, eval_dir: Path, model: str) -> None:
             half = halves[1 - n % 2]
             cmap = ConfidenceMap(curve_for(half, source_of(stem) or stem))
             rec = json.loads(line)
-            e = np.array(token_values(items[rec["index"]].spans, rec["flags"], "evidence"))
+            e = np.array(token_values(items[rec["index"]].spans, [Flag.from_json(f) for f in rec["flags"]], "evidence"))
             raw += list(e)
             cal += [cmap(v) if v > 0 else 0.0 for v in e]
             gold += items[rec["index"]].tags

@@ -1,13 +1,6 @@
-"""Fluency 0-100, calibrated on human-written English.
-
-The reference is human-corrected English: the post-edits of the MLQE-PE training files (five language
-pairs). Each reference sentence is scored alone by the model; a sentence's statistic is its mean token
-surprisal after the first token. Fluency of any text = 100 x (2 x share of reference sentences at least as
-surprising), capped at 100: a score of 100 means "reads at least as well as the median human sentence",
-50 means "as surprising as the human sentence at the 75th percentile", 10 means "only 5% of human
-sentences are this surprising".
-
-Build the table (once per model, about 3 minutes on 2 cores):
+"""Build the fluency reference table of `lm/fluency.py` (the scale and its reference are described there):
+human post-edits of the MLQE-PE training files, each scored alone by the model. Once per model, about 3 minutes
+on 2 cores:
     python -m mtcheck.training.fluency_reference --model smollm2-135m
 """
 
@@ -19,20 +12,15 @@ import random
 from pathlib import Path
 
 import click
-from mtcheck.models import CALIBRATION_DIR
 
-from mtcheck.evaluate.data import default_eval_dir
 from mtcheck.lm.fluency import DESCRIPTION, sentence_statistic
+from mtcheck.models import CALIBRATION_DIR
+from mtcheck.training.options import eval_dir_option, model_option
 
 
 @click.command()
-@click.option("--model", default="smollm2-135m", show_default=True)
-@click.option(
-    "--eval-dir",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    default=default_eval_dir(),
-    show_default=True,
-)
+@model_option
+@eval_dir_option
 @click.option("--per-pair", default=600, show_default=True, help="Post-edit sentences sampled per language pair.")
 @click.option("--seed", default=13, show_default=True)
 def main(model: str, eval_dir: Path, per_pair: int, seed: int) -> None:

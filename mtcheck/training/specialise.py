@@ -5,7 +5,7 @@ reading it from the file name), a specialist reads MT lines of that pair instead
 et-en's 7,000 training sentences raised word MCC from 0.359 to 0.375 (0.390 with LM states), and on ru-en from
 0.248 to 0.267; a second epoch did not help. Articles, and severity, keep the pooled tagger and its scale.
 
-    python -m mtcheck.detecting.specialise --source et --source ru   # after train; about 2 minutes each
+    python -m mtcheck.training.specialise --source et --source ru   # after train; about 2 minutes each
 
 With `--lm-layers 10,20,30` the specialist also reads SmolLM2's own hidden states of each word and of the word
 after it (`tagger.LMStates`): the encoder is small and uncased, the LM read two trillion tokens. Its head starts
@@ -32,11 +32,11 @@ from pathlib import Path
 
 import click
 import numpy as np
-from mtcheck.models import DETECTOR_DIR
 
 from mtcheck.lm.model import LanguageModel
 from mtcheck.lm.store import resolve
 from mtcheck.lm.unigram import UnigramTable
+from mtcheck.models import DETECTOR_DIR
 from mtcheck.signals.tagger import LMStates, Tagger, TaggerEnsemble
 
 STEMS = {"ro": "mlqe-pe.ro-en", "et": "mlqe-pe.et-en", "ru": "mlqe-pe.ru-en", "zh": "wmt22qe.zh-en"}
@@ -137,7 +137,7 @@ def main(
             "dev": figures,
             "dev_members": member_figures,
             "before": {k: params["dev"][source][k] for k in ("mcc", "hter_pearson")},
-            "command": f"python -m mtcheck.detecting.specialise --model {model} --source {source} "
+            "command": f"python -m mtcheck.training.specialise --model {model} --source {source} "
             f"--epochs {epochs} --seed {seed} --lr {lr} --context {context} --members {members}"
             + (
                 f" --lm-layers {lm_layers} --{'' if lm_next else 'no-'}lm-next --lm-hidden {lm_hidden}"

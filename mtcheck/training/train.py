@@ -1,6 +1,6 @@
 """Train the word-level detector on the annotated MT of ../shared/eval (target side only).
 
-    python -m mtcheck.detecting.train [--per-file 2500] [--epochs 4] [--seed 13]
+    python -m mtcheck.training.train [--per-file 2500] [--epochs 4] [--seed 13]
 
 Training data: a seeded sample of each *.train.jsonl file, scored once by the LM (cached in build/cache). The
 dev files choose the calibration (Platt scaling) and the decision thresholds and nothing else; test splits are
@@ -19,7 +19,6 @@ from pathlib import Path
 
 import click
 import numpy as np
-from mtcheck.models import DETECTOR_DIR, MODELS_DIR
 
 from mtcheck.core.files import atomic_write
 from mtcheck.core.metrics import expected_calibration_error, fit_platt, mcc, pearson, platt
@@ -28,6 +27,7 @@ from mtcheck.evaluate.data import EvalItem, data_file, default_eval_dir, sample_
 from mtcheck.lm.model import LanguageModel
 from mtcheck.lm.store import resolve
 from mtcheck.lm.unigram import UnigramTable
+from mtcheck.models import DETECTOR_DIR, MODELS_DIR
 from mtcheck.signals.features import FEATURE_NAMES
 
 CACHE_DIR = MODELS_DIR.parent / "build" / "cache"
@@ -249,7 +249,7 @@ def main(model: str, eval_dir: Path, per_file: int, epochs: int, seed: int, cach
         "data_sha256": hashes,
         "dev": figures,
         "trained_seconds": round(time.time() - started),
-        "command": f"python -m mtcheck.detecting.train --model {model} --per-file {per_file} --epochs {epochs} "
+        "command": f"python -m mtcheck.training.train --model {model} --per-file {per_file} --epochs {epochs} "
         f"--seed {seed} --files {','.join(stems)}",
     }
     out = DETECTOR_DIR / f"{lm.name}.json"

@@ -1,4 +1,4 @@
-"""Training of the encoder tagger (see `tagger.py`), called by `python -m mtcheck.detecting.train`."""
+"""Training of the encoder tagger (see `tagger.py`), called by `python -m mtcheck.training.train`."""
 
 from __future__ import annotations
 

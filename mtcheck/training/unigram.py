@@ -11,19 +11,14 @@ from pathlib import Path
 
 import click
 import numpy as np
-from mtcheck.models import UNIGRAM_DIR
 
-from mtcheck.evaluate.data import default_eval_dir
+from mtcheck.models import UNIGRAM_DIR
+from mtcheck.training.options import eval_dir_option, model_option
 
 
 @click.command()
-@click.option("--model", default="smollm2-135m", show_default=True)
-@click.option(
-    "--eval-dir",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    default=default_eval_dir(),
-    show_default=True,
-)
+@model_option
+@eval_dir_option
 def main(model: str, eval_dir: Path) -> None:
     """Count the tokens of the human post-edits with MODEL's tokenizer; write add-one log-probabilities."""
     from transformers import AutoTokenizer

@@ -1,8 +1,10 @@
-"""Regenerate the golden outputs that pin mtcheck's behaviour (`tests/test_golden.py` compares against them).
+"""Regenerate the golden outputs that pin mtcheck's behaviour (`tests/test_golden.py` compares against them):
+`mtcheck check seeds/` (each report's JSON, `created` aside) and `mtcheck check --lines --source-lang XX` on the
+first 200 MT lines of each dev file of ../shared/eval.
 
-Run only when a change is meant to move the figures, and say why in the commit:
-    .venv/bin/python tests/golden/regen.py [--lines N]
-It uses the command line alone, so the same script pins behaviour across any rewrite of the package.
+Run it only when a change is meant to move the figures, and say in the commit what moved and why:
+    .venv/bin/python tests/golden/regen.py [--only seeds|FILE] [--lines N]
+Everything goes through the command line, so the same script pins behaviour across any rewrite of the package.
 """
 
 from __future__ import annotations
@@ -11,12 +13,13 @@ import argparse
 import json
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 GOLDEN = Path(__file__).resolve().parent
 ROOT = GOLDEN.parent.parent
-EVAL = ROOT.parent / "shared" / "eval"
 MTCHECK = [sys.executable, "-m", "mtcheck"]
+LINES = 200
 # (dev file, --source-lang): every MLQE-PE pair and the zh-en news MQM lines
 LINE_FILES = [
     ("mlqe-pe.et-en.dev.jsonl", "et"),
@@ -29,25 +32,10 @@ LINE_FILES = [
 VOLATILE = ("created",)
 
 
-def dev_lines(name: str, limit: int) -> list[str]:
-    """The first `limit` MT lines of a dev file, as text (Moses escapes undone, tokens detokenised)."""
-    out = subprocess.run(
-        [*MTCHECK[:1], "-c", _LINES_SNIPPET, str(EVAL / name), str(limit)], check=True, capture_output=True, text=True
-    )
-    return out.stdout.splitlines()
+def eval_dir() -> Path:
+    from mtcheck.evaluate.data import default_eval_dir
 
-
-# Detokenising as the eval harness does; kept as a snippet so this script does not import mtcheck itself.
-_LINES_SNIPPET = """
-import sys
-from pathlib import Path
-try:
-    from mtcheck.evaluate.data import load
-except ImportError:
-    from mtcheck.evaldata import load
-for item in load(Path(sys.argv[1]), int(sys.argv[2])):
-    print(item.text.replace(chr(10), ' '))
-"""
+    return default_eval_dir()
 
 
 def stable(report: dict) -> dict:
@@ -55,24 +43,27 @@ def stable(report: dict) -> dict:
 
 
 def check_seeds(out: Path) -> dict[str, dict]:
-    subprocess.run([*MTCHECK, "check", str(ROOT / "seeds"), "--out", str(out), "--quiet"], check=True)
-    return {p.name: stable(json.loads(p.read_text())) for p in sorted(out.glob("*.json"))}
+    """Each seed's report, as `mtcheck check seeds/` writes it from the checkout (relative paths)."""
+    subprocess.run([*MTCHECK, "check", "seeds", "--out", str(out), "--quiet"], check=True, cwd=ROOT)
+    return {p.name: stable(json.loads(p.read_text(encoding="utf-8"))) for p in sorted(out.glob("*.json"))}
 
 
 def check_lines(name: str, lang: str, limit: int, work: Path) -> list[dict]:
+    """The JSONL records of `check --lines` on the first `limit` MT lines of a dev file."""
+    from mtcheck.evaluate.data import load
+
     source = work / f"{name}.txt"
-    source.write_text("".join(line + "\n" for line in dev_lines(name, limit)), encoding="utf-8")
+    lines = [item.text.replace("\n", " ") for item in load(eval_dir() / name, limit)]
+    source.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
     target = work / f"{name}.out.jsonl"
     cmd = [*MTCHECK, "check", "--lines", str(source), "--source-lang", lang, "--out", str(target), "--quiet"]
-    subprocess.run(cmd, check=True)
+    subprocess.run(cmd, check=True, cwd=ROOT)
     return [json.loads(line) for line in target.read_text(encoding="utf-8").splitlines()]
 
 
 def main() -> None:
-    import tempfile
-
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--lines", type=int, default=200, help="lines of each dev file")
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--lines", type=int, default=LINES, help="lines of each dev file")
     parser.add_argument("--only", default=None, help="seeds, or one dev file name")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
