@@ -48,6 +48,24 @@ def seed_reports(checker):
     return {path.name: checker.check(read_file(path)[0]).to_json() for path in (SEED_NEWS, SEED_KOREAN)}
 
 
+# --- the review server over a tmp reports folder (test_review.py, test_review_browser.py) ------------
+
+
+@pytest.fixture
+def setup(tmp_path: Path):
+    from test_review import write_setup
+
+    return write_setup(tmp_path)
+
+
+@pytest.fixture
+def server(setup):
+    from test_review import running
+
+    with running(setup.reports) as srv:
+        yield srv
+
+
 # --- browser ----------------------------------------------------------------------------------
 
 

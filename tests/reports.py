@@ -63,6 +63,25 @@ def make_report(
     return build_report(article, Detection(typed, bad), fl, MODEL, SETTINGS, created=created)
 
 
+def flag_json(
+    text: str, needle: str, severity: str = "major", occurrence: int = 0, *, code: str = "edit-gain", **extra
+) -> dict:
+    """A flag in the report's JSON form over the given occurrence of `needle` in `text` (build_report numbers it)."""
+    start = -1
+    for _ in range(occurrence + 1):
+        start = text.index(needle, start + 1)
+    out = {
+        "start": start,
+        "end": start + len(needle),
+        "text": needle,
+        "severity": severity,
+        "confidence": 0.8,
+        "reasons": [{"code": code, "message": f"Reason for “{needle}”."}],
+        "suggestions": [],
+    }
+    return out | extra
+
+
 def _complete(flag: dict, text: str) -> dict:
     """A flag dict with its span found from its text when no offsets are given."""
     out = dict(flag)

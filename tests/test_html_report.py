@@ -16,6 +16,7 @@ from conftest import Watched
 
 from mtcheck.core.report import Report
 from mtcheck.report.html import render_article, render_index
+from reports import flag_json as flag
 from reports import make_report
 
 SEED_000 = Path(__file__).parent.parent / "seeds" / "000_00e2884444c43ef8.txt"
@@ -28,24 +29,6 @@ HOSTILE = (
 
 
 # --- reports built by the product's own build_report (tests/reports.py) ----------------------------
-
-
-def flag(text: str, needle: str, severity: str = "major", occurrence: int = 0, **extra) -> dict:
-    """A flag (report JSON form) over the given occurrence of ``needle`` in ``text``; build_report sets its id."""
-    start = -1
-    for _ in range(occurrence + 1):
-        start = text.index(needle, start + 1)
-    out = {
-        "start": start,
-        "end": start + len(needle),
-        "text": needle,
-        "severity": severity,
-        "confidence": 0.8,
-        "reasons": [{"code": "test-reason", "message": f"Reason for “{needle}”."}],
-        "suggestions": [],
-    }
-    out.update(extra)
-    return out
 
 
 def seed_report() -> Report:

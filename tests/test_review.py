@@ -22,6 +22,7 @@ from mtcheck.core.report import Report
 from mtcheck.report.html import render_article, render_index
 from mtcheck.report.writer import summary_of
 from mtcheck.review.server import ReviewServer
+from reports import flag_json as flag
 from reports import make_report
 
 TEXT = (
@@ -41,21 +42,6 @@ EXPECTED = (
     "Officials said the talks were currently blocked by about 100,000 troops. "
     "The sides agreed to meet again within a month.\n"
 )
-
-
-def flag(text: str, needle: str, severity: str = "major", **extra) -> dict:
-    """A flag over the first occurrence of `needle`, in the report's JSON form (the report numbers it)."""
-    start = text.index(needle)
-    out = {
-        "start": start,
-        "end": start + len(needle),
-        "text": needle,
-        "severity": severity,
-        "confidence": 0.8,
-        "reasons": [{"code": "edit-gain", "message": f"Reason for “{needle}”."}],
-        "suggestions": [],
-    }
-    return out | extra
 
 
 def sugg(text: str, start: int, end: int, replacement: str, why: str) -> dict:
@@ -193,17 +179,6 @@ def run_mtcheck(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 def put(setup: Setup, server: ReviewServer, fid: str, **body) -> tuple[int, bytes]:
     body.setdefault("article_sha256", setup.report.article.sha256)
     return request(server, "PUT", f"/api/decisions/article/{fid}", body)
-
-
-@pytest.fixture
-def setup(tmp_path: Path) -> Setup:
-    return write_setup(tmp_path)
-
-
-@pytest.fixture
-def server(setup: Setup) -> Iterator[ReviewServer]:
-    with running(setup.reports) as srv:
-        yield srv
 
 
 # --- the API ------------------------------------------------------------------------------------------

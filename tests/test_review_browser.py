@@ -6,25 +6,13 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from conftest import Watched
-from test_review import EDIT, EXPECTED, TEXT, Setup, run_mtcheck, running, write_setup
+from test_review import EDIT, EXPECTED, TEXT, Setup, run_mtcheck
 
 from mtcheck.review.server import ReviewServer
-
-
-@pytest.fixture
-def setup(tmp_path: Path) -> Setup:
-    return write_setup(tmp_path)
-
-
-@pytest.fixture
-def server(setup: Setup) -> Iterator[ReviewServer]:
-    with running(setup.reports) as srv:
-        yield srv
 
 
 def _open_flag(page, fid: str) -> None:

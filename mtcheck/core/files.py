@@ -1,11 +1,27 @@
-"""The one way mtcheck writes a file that others read: whole or not at all."""
+"""Files: the one way mtcheck writes a file that others read (whole or not at all), and reads a JSON one."""
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 import tempfile
 from pathlib import Path
+
+from mtcheck.core.errors import MtcheckError
+
+
+def read_json(path: Path, what: str) -> object:
+    """The JSON document in `path`, or MtcheckError with one line naming the file and the cause; `what` names
+    the kind of file ("report", "decisions file") in the message."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise MtcheckError(f"{path}: no such {what}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise MtcheckError(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
+    except json.JSONDecodeError as exc:
+        raise MtcheckError(f"{path}: not a {what} (invalid JSON at line {exc.lineno})") from None
 
 
 def atomic_write(path: Path, content: str | bytes, like: Path | None = None) -> None:

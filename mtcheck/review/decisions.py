@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from mtcheck.core.errors import MtcheckError
-from mtcheck.core.files import atomic_write
+from mtcheck.core.files import atomic_write, read_json
 from mtcheck.core.report import Report
 from mtcheck.core.types import Flag
 
@@ -62,15 +62,7 @@ def now_iso() -> str:
 
 def load_report(path: Path) -> Report:
     """The `mtcheck.report/1` file at `path` as a `Report`, or MtcheckError with one line naming the file."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise MtcheckError(f"{path}: no such report") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise MtcheckError(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
-    except json.JSONDecodeError as exc:
-        raise MtcheckError(f"{path}: not a report (invalid JSON at line {exc.lineno})") from None
-    report = Report.from_json(data, where=str(path))
+    report = Report.from_json(read_json(path, "report"), where=str(path))
     if not isinstance(report.article.text, str):
         raise MtcheckError(f"{path}: report has no article text")
     if not isinstance(report.article.sha256, str) or not report.article.sha256:
@@ -184,15 +176,7 @@ def check_document(doc: Any, report: Report, where: str) -> dict:
 
 
 def load_decisions(path: Path, report: Report) -> dict:
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise MtcheckError(f"{path}: no such decisions file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise MtcheckError(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
-    except json.JSONDecodeError as exc:
-        raise MtcheckError(f"{path}: not a decisions file (invalid JSON at line {exc.lineno})") from None
-    return check_document(doc, report, str(path))
+    return check_document(read_json(path, "decisions file"), report, str(path))
 
 
 def _ordered(report: Report, decisions: dict[str, dict]) -> dict[str, dict]:
