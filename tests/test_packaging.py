@@ -7,12 +7,23 @@ import json
 import os
 import subprocess
 import sys
+import tomllib
 import zipfile
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_every_folder_of_code_is_a_package_that_pyproject_ships():
+    """pyproject.toml lists the packages by name (models/ is mapped into the package): a new stage must be added."""
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    folders = {p.parent for p in (ROOT / "mtcheck").rglob("*.py") if "__pycache__" not in p.parts}
+    for folder in folders:
+        assert (folder / "__init__.py").exists(), f"{folder} has no __init__.py"
+    names = {".".join(f.relative_to(ROOT).parts) for f in folders} | {"mtcheck.models"}
+    assert names == listed
 
 
 @pytest.fixture(scope="module")
