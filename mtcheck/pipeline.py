@@ -3,12 +3,12 @@ fluency -> build the report. The one place where the stages meet; every value it
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from dataclasses import replace
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from mtcheck.core.article import Article
-from mtcheck.core.errors import InputError
+from mtcheck.core.errors import InputError, MtcheckError
 from mtcheck.core.report import Report
 from mtcheck.core.signature import Signature
 from mtcheck.correct.corrector import Corrector
@@ -17,6 +17,48 @@ from mtcheck.lm.fluency import FluencyScorer
 from mtcheck.lm.model import LanguageModel
 from mtcheck.reading.formats import iter_inputs, read_articles
 from mtcheck.report.build import build_report
+from mtcheck.report.writer import ReportWriter
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One input of a `check` run: the summary of the report written for it, or why it failed."""
+
+    path: str
+    summary: dict | None = None
+    error: str | None = None
+
+
+def check_inputs(
+    items: list[Article | InputError], make_checker: Callable[[], Checker], writer: ReportWriter
+) -> Iterator[Outcome]:
+    """Check every article read (`iter_articles`) and write its reports; the checker is made only when some input
+    was read (a run with nothing to check fails fast, without loading the model). `writer.finish()` is the
+    caller's."""
+    checker = make_checker() if any(not isinstance(i, InputError) for i in items) else None
+    for item in items:
+        if isinstance(item, InputError):
+            writer.fail(item.path, item.cause)
+            yield Outcome(item.path, error=str(item))
+            continue
+        assert checker is not None
+        try:
+            report = checker.check(item)
+        except MtcheckError as exc:
+            writer.fail(item.path, str(exc))
+            yield Outcome(item.path, error=f"{item.path}: {exc}")
+            continue
+        yield Outcome(item.path, summary=writer.write(report))
+
+
+def check_line_articles(checker: Checker, articles: list[Article], step: int = 64, progress=None) -> list[Report]:
+    """MT lines checked in batches of `step` (each line alone); `progress(n)` after each batch."""
+    reports: list[Report] = []
+    for start in range(0, len(articles), step):
+        reports += checker.check_lines(articles[start : start + step])
+        if progress:
+            progress(min(step, len(articles) - start))
+    return reports
 
 
 def iter_articles(paths: Sequence[str | Path]) -> Iterator[Article | InputError]:

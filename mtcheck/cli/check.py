@@ -11,8 +11,8 @@ from tqdm import tqdm
 
 from mtcheck.cli.options import device_option, model_option, quiet_option, source_lang_option
 from mtcheck.core.errors import InputError, MtcheckError
-from mtcheck.pipeline import Checker, iter_articles
-from mtcheck.reading.formats import decode_bytes, line_article
+from mtcheck.pipeline import Checker, check_inputs, check_line_articles, iter_articles
+from mtcheck.reading import read_lines
 from mtcheck.report.lines import line_record
 from mtcheck.report.writer import ReportWriter
 
@@ -69,30 +69,18 @@ def check(
     if not paths:
         raise click.UsageError("give at least one file or folder to check (e.g. mtcheck check seeds/)")
     writer = ReportWriter(Path(out))
-    failed = 0
     items = list(iter_articles(paths))
-    # Read everything first: a run with nothing to check fails fast, without loading the model.
-    checker = (
-        Checker(model, device, source_lang=source_lang) if any(not isinstance(i, InputError) for i in items) else None
+    outcomes = check_inputs(items, lambda: Checker(model, device, source_lang=source_lang), writer)
+    failed = 0
+    bar = tqdm(
+        outcomes, total=len(items), desc="checking", unit="article", disable=quiet or len(items) < 2, file=sys.stderr
     )
-    bar = tqdm(items, desc="checking", unit="article", disable=quiet or len(items) < 2, file=sys.stderr)
-    for item in bar:
-        if isinstance(item, InputError):
+    for outcome in bar:
+        if outcome.error is not None:
             failed += 1
-            writer.fail(item.path, item.cause)
-            tqdm.write(f"mtcheck: {item}", file=sys.stderr)
-            continue
-        try:
-            assert checker is not None
-            report = checker.check(item)
-        except MtcheckError as exc:
-            failed += 1
-            writer.fail(item.path, str(exc))
-            tqdm.write(f"mtcheck: {item.path}: {exc}", file=sys.stderr)
-            continue
-        summary = writer.write(report)
-        if not quiet:
-            tqdm.write(_line(summary), file=sys.stderr)
+            tqdm.write(f"mtcheck: {outcome.error}", file=sys.stderr)
+        elif not quiet:
+            tqdm.write(_line(outcome.summary), file=sys.stderr)
     writer.finish()
     if not quiet:
         click.echo(
@@ -114,34 +102,25 @@ def _check_lines(
     lines_file: Path, out: str, model: str | None, device: str, quiet: bool, source_lang: str | None
 ) -> None:
     try:
-        data = lines_file.read_bytes()
-    except OSError as exc:
-        raise MtcheckError(f"{lines_file}: cannot read: {exc.strerror or exc}") from None
-    text, _encoding, _note = decode_bytes(data, str(lines_file))
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
+        articles = read_lines(lines_file)
+    except InputError as exc:
+        raise MtcheckError(str(exc)) from None
     checker = Checker(model, device, source_lang=source_lang)
-    articles = [line_article(line, i, str(lines_file)) for i, line in enumerate(lines)]
-    results = []
-    step = 64
     with tqdm(total=len(articles), desc="lines", unit="line", disable=quiet, file=sys.stderr) as bar:
-        for start in range(0, len(articles), step):
-            results += checker.check_lines(articles[start : start + step])
-            bar.update(min(step, len(articles) - start))
+        reports = check_line_articles(checker, articles, progress=bar.update)
     stream = sys.stdout if out == "-" else open(out, "w", encoding="utf-8")  # noqa: SIM115
     try:
-        for i, report in enumerate(results):
+        for i, report in enumerate(reports):
             stream.write(json.dumps(line_record(report, i), ensure_ascii=False) + "\n")
-        if out != "-" and not quiet:
-            click.echo(f"mtcheck: wrote {len(results)} lines to {out}", err=True)
     finally:
         if stream is not sys.stdout:
             stream.close()
-    record_model = checker.lm.signature()
     if not quiet:
+        if out != "-":
+            click.echo(f"mtcheck: wrote {len(reports)} lines to {out}", err=True)
+        model_signature = checker.lm.signature()
         click.echo(
-            f"mtcheck: model {record_model['name']} sha256 {record_model['sha256'][:12]}; "
-            f"{checker.settings()['signature']}",
+            f"mtcheck: model {model_signature['name']} sha256 {model_signature['sha256'][:12]}; "
+            f"{checker.signature().short()}",
             err=True,
         )

@@ -9,6 +9,7 @@ from mtcheck.reading.formats import (
     line_article,
     read_articles,
     read_file,
+    read_lines,
     text_article,
 )
 from mtcheck.reading.segmenting import segment
@@ -21,6 +22,7 @@ __all__ = [
     "line_article",
     "read_articles",
     "read_file",
+    "read_lines",
     "segment",
     "text_article",
 ]

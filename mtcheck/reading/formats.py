@@ -465,6 +465,20 @@ def text_article(text: str, *, title: str | None = None, id: str = "text", path:
     return _article(path, id, text, "txt", None, None, title_known=None)
 
 
+def read_lines(path: Path) -> list[Article]:
+    """Each line of a file of MT output as its own small article (`line_article`); InputError when the file
+    cannot be read."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(str(path), f"cannot read: {exc.strerror or exc}") from None
+    text, _encoding, _note = decode_bytes(data, str(path))
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return [line_article(line, i, str(path)) for i, line in enumerate(lines)]
+
+
 def line_article(text: str, index: int, source: str) -> Article:
     """A line of MT output as its own small article: one paragraph, its sentences, no title."""
     segments, paragraphs = segment(text, has_title=False)
