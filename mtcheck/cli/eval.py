@@ -10,6 +10,7 @@ import click
 from tqdm import tqdm
 
 from mtcheck.cli.options import device_option, model_option, quiet_option
+from mtcheck.core.files import atomic_write
 from mtcheck.evaluate.data import load, source_of, trained_indices
 from mtcheck.evaluate.harness import evaluate
 from mtcheck.pipeline import Checker
@@ -77,6 +78,7 @@ def eval_command(
         if records is not None:
             records.mkdir(parents=True, exist_ok=True)
             out = records / f"{path.stem}.records.jsonl"
-            out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+            atomic_write(out, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
         click.echo(f"\n{path.name}")
         click.echo(result.table())
+        click.echo("  settings:\n" + "\n".join(f"    {line}" for line in checker.signature().long().splitlines()))

@@ -1,0 +1,109 @@
+"""The typed core: the report contract, the signature, severities and the one atomic writer."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from dataclasses import FrozenInstanceError
+
+import pytest
+
+from mtcheck.core.codes import SEVERITY_ORDER, Severity
+from mtcheck.core.errors import MtcheckError
+from mtcheck.core.files import atomic_write, read_json
+from mtcheck.core.report import SCHEMA, Report
+from mtcheck.core.signature import Signature
+from mtcheck.detect.detector import Detector
+from reports import flag_json, make_report
+
+TEXT = "Talks end\n\nThe sides met on Wednesday. between Russia and NATO. It was our sovereign right. . We went on."
+
+
+def report() -> Report:
+    flags = [flag_json(TEXT, "Wednesday. between", "critical"), flag_json(TEXT, "right. .", "minor")]
+    return make_report(TEXT, flags)
+
+
+def test_a_report_survives_its_json_and_back():
+    r = report()
+    data = json.loads(json.dumps(r.to_json()))
+    assert Report.from_json(data) == r
+    assert data["schema"] == SCHEMA and [f["id"] for f in data["flags"]] == ["f1", "f2"]
+    assert r.scores.critical == 1 and r.scores.minor == 1 and r.flag("f2").text == "right. ."
+
+
+def test_keys_a_reader_does_not_know_are_ignored():
+    data = report().to_json() | {"gate": {"decision": "accept"}}
+    assert Report.from_json(data) == report()
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda d: d.update(schema="mtcheck.report/2"), "newer than this mtcheck reads"),
+        (lambda d: d.update(schema="other/1"), "not an mtcheck report"),
+        (lambda d: d.pop("flags"), "not a valid"),
+        (lambda d: d["article"].pop("text"), "not a valid"),
+        (lambda d: d["flags"][0].pop("start"), "not a valid"),
+    ],
+)
+def test_a_report_that_is_not_one_is_refused_in_one_line(change, message):
+    data = report().to_json()
+    change(data)
+    with pytest.raises(MtcheckError, match=message) as caught:
+        Report.from_json(data, where="r.json")
+    assert str(caught.value).startswith("r.json: ") and "\n" not in str(caught.value)
+
+
+def test_values_between_stages_are_frozen():
+    r = report()
+    with pytest.raises(FrozenInstanceError):
+        r.flags[0].severity = Severity.MINOR  # type: ignore[misc]
+    assert r.with_flags([]).flags == () and len(r.flags) == 2
+
+
+def test_severities_order_and_compare_with_their_names():
+    assert [s.rank for s in SEVERITY_ORDER] == [0, 1, 2]
+    assert Severity.CRITICAL.at_least("major") and not Severity.MINOR.at_least(Severity.MAJOR)
+    assert Severity("major") == "major" and report().flags_at_least("major")[0].text == "Wednesday. between"
+
+
+def test_the_signature_has_a_short_and_a_long_form():
+    sig = Signature.of(("detector", "rules"), ("slor", 4.0)) + Signature.of(("model", "m@abc"), prefix="mtcheck")
+    assert sig.short() == "mtcheck:detector:rules|slor:4.0|model:m@abc"
+    assert sig.long().splitlines() == ["detector  rules", "slor      4.0", "model     m@abc"]
+    assert sig.get("slor") == "4.0" and sig.to_json()["model"] == "m@abc"
+
+
+def test_the_detectors_signature_names_every_edit_gain_setting():
+    detector = Detector(None)
+    fields = dict(detector.signature().fields)
+    s = detector.settings
+    assert fields["slor"] == str(s.candidate_slor) and fields["cands"] == str(s.max_candidates)
+    assert fields["gain"] == f"{s.min_gain}/{s.gain_midpoint}/{s.gain_scale}"
+    assert fields["tagger"].startswith("none") and fields["severity"].startswith("strong-p")
+
+
+def test_atomic_write_replaces_whole_files_with_ordinary_permissions(tmp_path):
+    target = tmp_path / "sub" / "out.json"
+    atomic_write(target, "one")
+    atomic_write(target, b"two")
+    assert target.read_text() == "two" and [p.name for p in target.parent.iterdir()] == ["out.json"]
+    mask = os.umask(0)
+    os.umask(mask)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~mask  # not mkstemp's private 0600
+    source = tmp_path / "source.txt"
+    source.write_text("x")
+    os.chmod(source, 0o640)
+    atomic_write(target, "three", like=source)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640
+
+
+def test_read_json_names_the_file_and_the_cause(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text("{nope")
+    with pytest.raises(MtcheckError, match=r"bad.json: not a report \(invalid JSON at line 1\)"):
+        read_json(bad, "report")
+    with pytest.raises(MtcheckError, match="no such decisions file"):
+        read_json(tmp_path / "missing.json", "decisions file")
