@@ -52,6 +52,7 @@ def test_each_word_is_read_at_its_first_word_piece():
 @pytest.mark.model
 def test_weights_that_do_not_match_their_recorded_hash_are_refused(lm, tmp_path, monkeypatch):
     import mtcheck.detect.detector as detecting
+    import mtcheck.detect.profile as profile
 
     params = json.loads((DETECTOR_DIR / f"{lm.name}.json").read_text())
     (tmp_path / f"{lm.name}.json").write_text(json.dumps(params))
@@ -59,7 +60,7 @@ def test_weights_that_do_not_match_their_recorded_hash_are_refused(lm, tmp_path,
     with open(tmp_path / params["weights"], "r+b") as f:
         f.seek(-4, 2)
         f.write(b"\x00\x01\x02\x03")
-    monkeypatch.setattr(detecting, "DETECTOR_DIR", tmp_path)
+    monkeypatch.setattr(profile, "DETECTOR_DIR", tmp_path)
     with pytest.raises(MtcheckError, match="do not match the sha256"):
         detecting.Detector(lm)
 
@@ -76,7 +77,7 @@ def test_a_known_source_language_uses_its_own_calibration(lm):
     detector.use_source("xx")  # no dev data for it: the pooled calibration
     assert detector.learned_meta["threshold"] == params["threshold"]
     assert detector.learned_meta["source_lang"] is None
-    assert "source:any" in detector.signature()
+    assert "source:any" in detector.signature().short()
 
 
 @pytest.mark.model
@@ -90,7 +91,7 @@ def test_a_specialist_reads_lines_of_its_source_and_the_pooled_tagger_reads_arti
     special = params["by_source"]["et"]["specialist"]
     detector = Detector(lm, source_lang="et")
     assert detector.line_tagger is not detector.learned
-    assert "+" + special["weights_sha256"][:12] in detector.signature()
+    assert "+" + special["weights_sha256"][:12] in detector.signature().short()
     line = "The the committee have decided to postponing the vote until next of week ."
     article = line_article(line, 0, "t")
     tokens = lm.score(article.text)
@@ -169,6 +170,7 @@ def test_the_et_specialist_averages_its_members_and_checks_each_ones_hash(lm, tm
     """The shipped et specialist is an ensemble: its logits are the mean of its members' (each member alone gives
     other logits), and a member whose bytes do not match its recorded hash is refused."""
     import mtcheck.detect.detector as detecting
+    import mtcheck.detect.profile as profile
     from mtcheck.detect.detector import Detector
     from mtcheck.reading.formats import line_article
     from mtcheck.signals.tagger import TaggerEnsemble
@@ -192,7 +194,7 @@ def test_the_et_specialist_averages_its_members_and_checks_each_ones_hash(lm, tm
     with open(tmp_path / special["members"][-1]["weights"], "r+b") as f:
         f.seek(-4, 2)
         f.write(b"\x00\x01\x02\x03")
-    monkeypatch.setattr(detecting, "DETECTOR_DIR", tmp_path)
+    monkeypatch.setattr(profile, "DETECTOR_DIR", tmp_path)
     detector = detecting.Detector(lm)  # the pooled tagger is intact
     with pytest.raises(MtcheckError, match="do not match the sha256"):
         detector.use_source("et")
