@@ -1,7 +1,9 @@
 """Where a check spends its time: wall time per stage on the seeds and on dev news articles, beside one bare
 forward pass over the same text, measured side by side in one run.
 
-    .venv/bin/python bench/profile.py [--articles 20] [--no-corrections]
+    .venv/bin/python bench/profile_stages.py [--articles 20] [--no-corrections]
+
+(Not `bench/profile.py`: a script of that name hides the standard library's `profile`, which torch imports.)
 
 Each stage is timed by wrapping the function that does it (the product's code is not changed); a stage's time
 is its own, less the time of the stages it calls (the LM rescoring an edit inside the corrector counts as
