@@ -19,7 +19,7 @@ sys.path.insert(0, str(ROOT))
 
 from mtcheck.core.codes import Severity  # noqa: E402
 from mtcheck.evaluate.data import default_eval_dir, load  # noqa: E402
-from mtcheck.pipeline import Checker  # noqa: E402
+from mtcheck.pipeline import Checker, check_line_articles  # noqa: E402
 from mtcheck.reading.formats import line_article, read_file  # noqa: E402
 
 PAIRS = ("ro", "et", "ru", "ne", "si")
@@ -40,11 +40,10 @@ def main(per_pair: int, articles: bool) -> None:
         sentences = post_edits(pair, per_pair)
         found = Counter()
         checker.detector.use_source(pair)
-        for lo in range(0, len(sentences), 64):
-            chunk = [line_article(s, lo + i, f"pe-{pair}") for i, s in enumerate(sentences[lo : lo + 64])]
-            for report in checker.check_lines(chunk):
-                found["lines"] += 1
-                found["lines_flagged"] += bool(report.flags_at_least(Severity.MAJOR))
+        lines = [line_article(s, i, f"pe-{pair}") for i, s in enumerate(sentences)]
+        for report in check_line_articles(checker, lines):
+            found["lines"] += 1
+            found["lines_flagged"] += bool(report.flags_at_least(Severity.MAJOR))
         if articles:
             # articles: pooled calibration (source unknown), the stricter article threshold
             checker.detector.use_source(None)

@@ -13,7 +13,7 @@ from mtcheck.core.text import FUNCTION_WORDS
 from mtcheck.core.types import Flag, Hit, TokenScore
 from mtcheck.detect.confidence import ConfidenceMap, curve_for
 from mtcheck.detect.profile import DetectorProfile, WeightsFile
-from mtcheck.detect.severity import HitGroup, combine, ladder_signature, severity
+from mtcheck.detect.severity import LADDER, HitGroup, combine, severity
 from mtcheck.lm.model import LanguageModel
 from mtcheck.lm.unigram import UnigramTable
 from mtcheck.signals.editgain import EditGainSettings, LMSignals
@@ -139,7 +139,7 @@ class Detector:
             ),
             ("source", source),
             ("confidence", meta.get("flag_confidence", "raw")),
-            tuple(ladder_signature().split(":", 1)),
+            ("severity", LADDER),
         )
 
     def detect(self, article: Article, tokens: list[TokenScore]) -> Detection:

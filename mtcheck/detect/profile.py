@@ -54,11 +54,15 @@ class DetectorProfile:
     weights: WeightsFile
     platt: tuple[float, float]  # pooled calibration: lines of unknown origin
     threshold: float  # pooled line threshold (MCC-best on dev)
-    article_platt: tuple[float, float]
     article_threshold: float  # stricter: articles are mostly well-formed
     by_source: dict[str, SourceProfile] = field(default_factory=dict)
     flag_confidence: dict = field(default_factory=dict)  # isotonic curves per source and pooled
     command: str = ""
+
+    @property
+    def article_platt(self) -> tuple[float, float]:
+        """Articles are read with the pooled calibration (their source is unknown)."""
+        return self.platt
 
     @classmethod
     def for_model(cls, model_name: str) -> DetectorProfile | None:
@@ -78,7 +82,6 @@ class DetectorProfile:
                 weights=WeightsFile(params["weights"], params["weights_sha256"]),
                 platt=tuple(params["platt"]),
                 threshold=params["threshold"],
-                article_platt=tuple(params["platt"]),
                 article_threshold=params["article_threshold"],
                 by_source=by_source,
                 flag_confidence=params.get("flag_confidence", {}),

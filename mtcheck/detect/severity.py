@@ -89,8 +89,7 @@ def severity(group: HitGroup, learned_pooled: float | None = None) -> Severity:
     return Severity.MAJOR if group.evidence >= MAJOR_EVIDENCE and strong else Severity.MINOR
 
 
-def ladder_signature() -> str:
-    return f"severity:strong-p{STRONG_LEARNED_P}/gain{STRONG_EDIT_GAIN}"
+LADDER = f"strong-p{STRONG_LEARNED_P}/gain{STRONG_EDIT_GAIN}"  # the ladder's settings, as the signature names them
 
 
 def _same_paragraph(article: Article, a: Hit, b: Hit) -> bool:

@@ -15,7 +15,7 @@ from mtcheck.core.metrics import calibration_error, f1, mcc, pearson, spearman
 from mtcheck.core.types import Flag
 from mtcheck.correct.corrector import apply_top
 from mtcheck.evaluate.data import load
-from mtcheck.pipeline import Checker
+from mtcheck.pipeline import Checker, check_line_articles
 from mtcheck.reading.formats import line_article
 
 
@@ -104,38 +104,34 @@ def evaluate(
     flagged = 0
     records: list[dict] = []
     start = time.perf_counter()
-    for lo in range(0, len(items), batch):
-        chunk = items[lo : lo + batch]
-        reports = checker.check_lines([line_article(it.text, it.index, str(path)) for it in chunk])
-        for item, report in zip(chunk, reports, strict=True):
-            flags = list(report.flags)
-            conf = token_values(item.spans, flags)
-            p = [c > 0 for c in conf]
-            confidence += conf
-            pred += p
-            gold += item.tags
-            flagged += bool(flags)
-            values = [s.fluency for s in report.segments if s.fluency is not None]
-            fluency = sum(values) / len(values) if values else 100.0
-            if item.hter is not None:
-                hters.append(item.hter)
-                badness.append(100.0 - fluency)
-                shares.append(sum(p) / max(1, len(p)))
-                predicted.append(report.scores.predicted_bad)
-            fixed, n = apply_top(item.text, flags, min_confidence)
-            corrected.append(fixed)
-            applied += n
-            records.append(
-                {
-                    "index": item.index,
-                    "pred": p,
-                    "gold": item.tags,
-                    "fluency": fluency,
-                    "flags": [f.to_json() for f in flags],
-                }
-            )
-        if progress:
-            progress(len(chunk))
+    articles = [line_article(it.text, it.index, str(path)) for it in items]
+    for item, report in zip(items, check_line_articles(checker, articles, batch, progress), strict=True):
+        flags = list(report.flags)
+        conf = token_values(item.spans, flags)
+        p = [c > 0 for c in conf]
+        confidence += conf
+        pred += p
+        gold += item.tags
+        flagged += bool(flags)
+        values = [s.fluency for s in report.segments if s.fluency is not None]
+        fluency = sum(values) / len(values) if values else 100.0
+        if item.hter is not None:
+            hters.append(item.hter)
+            badness.append(100.0 - fluency)
+            shares.append(sum(p) / max(1, len(p)))
+            predicted.append(report.scores.predicted_bad)
+        fixed, n = apply_top(item.text, flags, min_confidence)
+        corrected.append(fixed)
+        applied += n
+        records.append(
+            {
+                "index": item.index,
+                "pred": p,
+                "gold": item.tags,
+                "fluency": fluency,
+                "flags": [f.to_json() for f in flags],
+            }
+        )
     seconds = time.perf_counter() - start
     tokens = len(gold)
     chrf = ter = None
