@@ -16,7 +16,7 @@ import click
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from mtcheck.pipeline import Checker, in_scored_segments  # noqa: E402
+from mtcheck.pipeline import Checker  # noqa: E402
 from mtcheck.reading import read_file  # noqa: E402
 
 
@@ -35,11 +35,15 @@ def main(rewrite: bool, article: Path) -> None:
     art = read_file(article)[0]
     checker.lm.score("Warm-up.")
     t0 = time.perf_counter()
-    tokens = in_scored_segments(art, checker.lm.score(art.text))
+    segments = [s for s in art.segments if s.scored]
+    passed = checker.lm.score_units(
+        [art.segment_text(s) for s in segments], [s.start for s in segments], (), [art.text] * len(segments)
+    )
+    scores = passed.article(range(len(segments)))
     t1 = time.perf_counter()
-    detection = checker.detector.detect(art, tokens)
+    detection = checker.detector.detect(art, scores)
     t2 = time.perf_counter()
-    flags = checker.corrector.suggest(art, detection.flags)
+    flags = checker.corrector.suggest(art, detection.flags, scores)
     t3 = time.perf_counter()
     print(f"article      {article.name}: {len(art.text.split())} words, {len(flags)} flags")
     print(f"scoring      {t1 - t0:.1f} s")

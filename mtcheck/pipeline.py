@@ -15,6 +15,7 @@ from mtcheck.correct.corrector import Corrector
 from mtcheck.detect.detector import Detector
 from mtcheck.lm.fluency import FluencyScorer
 from mtcheck.lm.model import LanguageModel
+from mtcheck.lm.units import ArticleScores
 from mtcheck.reading.formats import iter_inputs, read_articles
 from mtcheck.report.build import build_report
 from mtcheck.report.writer import ReportWriter
@@ -77,8 +78,9 @@ class Checker:
         device: str | None = None,
         corrections: bool = True,
         source_lang: str | None = None,
+        precision: str | None = None,
     ):
-        self.lm = LanguageModel(model, device=device)
+        self.lm = LanguageModel(model, device=device, precision=precision)
         self.detector = Detector(self.lm, source_lang=source_lang)
         self.fluency = FluencyScorer(self.lm.name)
         self.corrector = Corrector(self.lm) if corrections else None
@@ -86,7 +88,7 @@ class Checker:
     def signature(self) -> Signature:
         """Every setting that changes the output (short form in each report's `settings.signature`)."""
         corrector = self.corrector.signature() if self.corrector else Signature.of(("corrector", "off"))
-        model = Signature.of(("model", f"{self.lm.name}@{self.lm.sha256[:12]}"))
+        model = Signature.of(("model", f"{self.lm.name}@{self.lm.sha256[:12]}"), ("precision", self.lm.precision))
         return replace(self.detector.signature() + corrector + model, prefix="mtcheck")
 
     def settings(self) -> dict:
@@ -94,38 +96,60 @@ class Checker:
             "detector": self.detector.name,
             "signature": self.signature().short(),
             "window": self.lm.window,
+            "precision": self.lm.precision,
             "overlap": self.lm.overlap,
             "fluency_calibrated": self.fluency.calibrated,
         }
 
     def check(self, article: Article) -> Report:
-        tokens = self.lm.score(article.text) if any(s.scored for s in article.segments) else []
-        return self._report(article, tokens)
+        return self.check_many([article])[0]
+
+    def check_many(self, articles: list[Article]) -> list[Report]:
+        """Articles checked together: one LM pass over all their sentences, each read alone (fluency reads
+        them so, as the human reference was read, and the tagger was trained on lines read alone), shared by
+        detection, fluency and the corrections."""
+        segments = [[s for s in a.segments if s.scored] for a in articles]
+        passed = self.lm.score_units(
+            [a.segment_text(s) for a, segs in zip(articles, segments, strict=True) for s in segs],
+            [s.start for segs in segments for s in segs],
+            self.detector.state_layers,
+            [a.text for a, segs in zip(articles, segments, strict=True) for _s in segs],
+        )
+        views, k = [], 0
+        for segs in segments:
+            views.append(passed.article(range(k, k + len(segs))))
+            k += len(segs)
+        sentence_scores = []
+        for a, view in zip(articles, views, strict=True):
+            by_start = {passed.units[i].base: passed.units[i].tokens for i in view.indices}
+            sentence_scores.append([by_start.get(s.start) if s.scored else None for s in a.segments])
+        return self._reports(articles, views, sentence_scores)
 
     def check_lines(self, articles: list[Article]) -> list[Report]:
-        """Lines are scored alone (no context from other lines) and in batches."""
-        token_lists = self.lm.score_many([a.text for a in articles])
-        # A line is scored alone already: its sentences' fluency reuses those scores (no second pass).
+        """MT lines: each line is one unit, read alone (no context from other lines), all in one pass; a line's
+        sentences take their fluency from the line's own scores."""
+        passed = self.lm.score_units([a.text for a in articles], layers=self.detector.state_layers)
+        views = [passed.article([i]) for i in range(len(articles))]
         sentence_lists = [
-            [[t for t in tokens if t.start < s.end and t.end > s.start] if s.scored else None for s in a.segments]
-            for a, tokens in zip(articles, token_lists, strict=True)
+            [[t for t in view.tokens if t.start < s.end and t.end > s.start] if s.scored else None for s in a.segments]
+            for a, view in zip(articles, views, strict=True)
         ]
-        return [self._report(a, t, s) for a, t, s in zip(articles, token_lists, sentence_lists, strict=True)]
+        return self._reports(articles, views, sentence_lists)
 
-    def _sentences_alone(self, articles: list[Article]) -> list[list]:
-        """Every scored segment scored on its own, for fluency on the same footing as the reference."""
-        texts = [a.segment_text(s) for a in articles for s in a.segments if s.scored]
-        scored = iter(self.lm.score_many(texts))
-        return [[next(scored) if s.scored else None for s in a.segments] for a in articles]
+    def _reports(self, articles: list[Article], views: list[ArticleScores], sentence_scores: list) -> list[Report]:
+        scores = [in_scored(a, v) for a, v in zip(articles, views, strict=True)]
+        detections = self.detector.detect_many(articles, scores)
+        reports = []
+        for article, view, detection, sentences in zip(articles, views, detections, sentence_scores, strict=True):
+            flags = self.corrector.suggest(article, detection.flags, view) if self.corrector is not None else None
+            fluency = self.fluency.score(article, sentences)
+            reports.append(build_report(article, detection, fluency, self.lm.signature(), self.settings(), flags))
+        return reports
 
-    def _report(self, article: Article, tokens: list, sentence_scores: list | None = None) -> Report:
-        scored = in_scored_segments(article, tokens)
-        detection = self.detector.detect(article, scored)
-        flags = self.corrector.suggest(article, detection.flags) if self.corrector is not None else None
-        if sentence_scores is None:
-            sentence_scores = self._sentences_alone([article])[0]
-        fluency = self.fluency.score(article, sentence_scores)
-        return build_report(article, detection, fluency, self.lm.signature(), self.settings(), flags)
+
+def in_scored(article: Article, view: ArticleScores) -> ArticleScores | None:
+    """An article with nothing scored (all boilerplate) gets no LM evidence."""
+    return view if any(s.scored for s in article.segments) and view.indices else None
 
 
 def in_scored_segments(article: Article, tokens: list) -> list:

@@ -28,9 +28,11 @@ CHROMIUM_ARGS = [
 
 @pytest.fixture(scope="session")
 def lm():
+    """fp32: the tests compare batched, cached and windowed scores with fresh ones to 1e-3 nats, which bf16's
+    rounding would not meet (the checker's own default precision is tested in test_units.py)."""
     from mtcheck.lm.model import LanguageModel
 
-    return LanguageModel()
+    return LanguageModel(precision="fp32")
 
 
 @pytest.fixture(scope="session")

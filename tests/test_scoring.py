@@ -93,7 +93,7 @@ def test_sliding_window_gives_every_token_left_context(lm, seed_text: str) -> No
     n_tokens = len(lm.tokenize(text)[0])
     assert 280 <= n_tokens <= 300
 
-    small = LanguageModel(window=64, overlap=16)
+    small = LanguageModel(window=64, overlap=16, precision="fp32")
     assert (small.window, small.overlap) == (64, 16)
     windowed = small.score(text)
     full = lm.score(text)  # one window: every token sees everything before it

@@ -94,11 +94,11 @@ def test_a_specialist_reads_lines_of_its_source_and_the_pooled_tagger_reads_arti
     assert "+" + special["weights_sha256"][:12] in detector.signature().short()
     line = "The the committee have decided to postponing the vote until next of week ."
     article = line_article(line, 0, "t")
-    tokens = lm.score(article.text)
-    specialist = detector.detect(article, tokens).word_bad
+    scores = lm.score_units([article.text], layers=detector.state_layers).article([0])
+    specialist = detector.detect(article, scores).word_bad
     detector.use_source(None)
     assert detector.line_tagger is detector.learned
-    pooled = detector.detect(article, tokens).word_bad
+    pooled = detector.detect(article, scores).word_bad
     assert [w[:2] for w in specialist] == [w[:2] for w in pooled]
     assert [round(w[2], 4) for w in specialist] != [round(w[2], 4) for w in pooled]
     assert [round(w[3], 4) for w in specialist] == [round(w[3], 4) for w in pooled]  # severity scale: pooled

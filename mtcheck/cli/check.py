@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 from tqdm import tqdm
 
-from mtcheck.cli.options import device_option, model_option, quiet_option, source_lang_option
+from mtcheck.cli.options import device_option, model_option, precision_option, quiet_option, source_lang_option
 from mtcheck.core.errors import InputError, MtcheckError
 from mtcheck.pipeline import Checker, check_inputs, check_line_articles, iter_articles
 from mtcheck.reading import read_lines
@@ -41,18 +41,27 @@ from mtcheck.report.writer import ReportWriter
     show_default=True,
     help="Output format of --lines mode.",
 )
+@click.option(
+    "--corrections/--no-corrections",
+    default=True,
+    show_default=True,
+    help="Propose corrected readings for each flag (the costliest part after detection).",
+)
 @source_lang_option
 @model_option
 @device_option
+@precision_option
 @quiet_option
 def check(
     paths: tuple[Path, ...],
     out: str,
     lines_file: Path | None,
     fmt: str,
+    corrections: bool,
     source_lang: str | None,
     model: str | None,
     device: str,
+    precision: str,
     quiet: bool,
 ) -> None:
     """Check articles (files or folders of .txt .md .html .json .jsonl) and write a report per article,
@@ -61,16 +70,20 @@ def check(
     Exit status: 0 when every input was checked (flags are findings, not errors), 1 when some input could
     not be read, 2 when the run itself failed.
     """
+
+    def make_checker() -> Checker:
+        return Checker(model, device, corrections=corrections, source_lang=source_lang, precision=precision)
+
     if lines_file is not None:
         if paths:
             raise click.UsageError("give either PATHS or --lines FILE, not both")
-        _check_lines(lines_file, out if out != "reports" else "-", model, device, quiet, source_lang)
+        _check_lines(lines_file, out if out != "reports" else "-", make_checker, quiet)
         return
     if not paths:
         raise click.UsageError("give at least one file or folder to check (e.g. mtcheck check seeds/)")
     writer = ReportWriter(Path(out))
     items = list(iter_articles(paths))
-    outcomes = check_inputs(items, lambda: Checker(model, device, source_lang=source_lang), writer)
+    outcomes = check_inputs(items, make_checker, writer)
     failed = 0
     bar = tqdm(
         outcomes, total=len(items), desc="checking", unit="article", disable=quiet or len(items) < 2, file=sys.stderr
@@ -98,14 +111,12 @@ def _line(summary: dict) -> str:
     )
 
 
-def _check_lines(
-    lines_file: Path, out: str, model: str | None, device: str, quiet: bool, source_lang: str | None
-) -> None:
+def _check_lines(lines_file: Path, out: str, make_checker, quiet: bool) -> None:
     try:
         articles = read_lines(lines_file)
     except InputError as exc:
         raise MtcheckError(str(exc)) from None
-    checker = Checker(model, device, source_lang=source_lang)
+    checker = make_checker()
     with tqdm(total=len(articles), desc="lines", unit="line", disable=quiet, file=sys.stderr) as bar:
         reports = check_line_articles(checker, articles, progress=bar.update)
     stream = sys.stdout if out == "-" else open(out, "w", encoding="utf-8")  # noqa: SIM115

@@ -21,3 +21,10 @@ source_lang_option = click.option(
     help="Language the text was translated from (ro, et, ru, zh), when known: the detector then uses the "
     "calibration and threshold chosen for it on dev. Default: the pooled ones.",
 )
+precision_option = click.option(
+    "--precision",
+    type=click.Choice(["auto", "bf16", "fp32"]),
+    default="auto",
+    show_default=True,
+    help="Model numerics: auto = bf16 where the CPU (AVX-512 BF16) or GPU computes it natively, else fp32.",
+)

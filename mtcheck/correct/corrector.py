@@ -4,8 +4,8 @@ meaning guards. Nothing is applied: suggestions are for a person to accept or re
 
 Ranking: gain = log P(corrected sentence | previous sentence) - log P(original | previous sentence), minus
 the unigram log-probability of the words the edit removes and plus that of the words it adds (SLOR-style),
-so that shorter is not automatically better. Candidates of one sentence share the key-value cache of their
-common prefix (`LanguageModel.score_edits`).
+so that shorter is not automatically better. All candidates of an article are rescored in one batch on the
+pass's key-value cache, from the token where each differs from the original (`UnitPass.window_logprobs`).
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ from mtcheck.correct import guards
 from mtcheck.correct.rewrite import Rewriter
 from mtcheck.lm.model import LanguageModel
 from mtcheck.lm.unigram import UnigramTable
+from mtcheck.lm.units import ArticleScores
+from mtcheck.signals.editgain import context_start
 
 _DOUBLED = re.compile(r"([.,;:!?])(\s+[.,;:])+(?![.\w])")
 _BRACKET = re.compile(r"\s?\[[^\[\]\n]{1,80}\]\s?")
@@ -80,23 +82,51 @@ class Corrector:
             self._rewriter = Rewriter(self.lm)
         return self._rewriter
 
-    def suggest(self, article: Article, flags: list[Flag]) -> list[Flag]:
-        """The flags with their suggestions (best first) and the candidates their guards rejected."""
+    def suggest(self, article: Article, flags: list[Flag], scores: ArticleScores | None = None) -> list[Flag]:
+        """The flags with their suggestions (best first) and the candidates their guards rejected. With the
+        article's share of the one pass (`scores`), every flag's candidates are ranked in one batch on its cache."""
         rewrites: dict[int, str | None] = {}
         if self.settings.rewrite:
             wanted = [i for i, f in enumerate(flags) if Severity(f.severity).at_least(Severity.MAJOR)]
             windows = [_window(article, flags[i].start, _edit_end(article, flags[i])) for i in wanted]
             texts = [article.text[lo:hi] for lo, hi, _ctx in windows]
             rewrites = dict(zip(wanted, self.rewriter.rewrite_many(texts), strict=True))
-        return [flag.with_suggestions(*self._for_flag(article, flag, rewrites.get(i))) for i, flag in enumerate(flags)]
+        plans = [self._plan(article, flag, rewrites.get(i)) for i, flag in enumerate(flags)]
+        ranked = self._logprobs(article, plans, scores)
+        return [
+            flag.with_suggestions(*self._ranked(article, flag, plan, logprobs))
+            for flag, plan, logprobs in zip(flags, plans, ranked, strict=True)
+        ]
+
+    def _logprobs(self, article: Article, plans: list, scores: ArticleScores | None) -> list:
+        """Per plan: (log P of the original window, log P of each candidate), batched on the pass where it can."""
+        out: list = [None] * len(plans)
+        windows, where = [], []
+        for n, plan in enumerate(plans):
+            if plan is None:
+                continue
+            lo, hi, context, candidates = plan
+            variants = [(c.start, c.end, c.replacement) for c in candidates]
+            window = scores.window(lo, hi, variants, context_start(article, lo)) if scores is not None else None
+            if window is None:
+                out[n] = self.lm.score_edits(
+                    context, article.text[lo:hi], [(a - lo, b - lo, r) for a, b, r in variants]
+                )
+            else:
+                windows.append(window)
+                where.append(n)
+        if windows:
+            assert scores is not None
+            for n, result in zip(where, scores.passed.window_logprobs(windows), strict=True):
+                out[n] = result
+        return out
 
     # -- one flag -------------------------------------------------------------------------------------
-    def _for_flag(
-        self, article: Article, flag: Flag, rewritten: str | None
-    ) -> tuple[list[Suggestion], list[Suggestion]]:
+    def _plan(self, article: Article, flag: Flag, rewritten: str | None):
+        """The window a flag's candidates are ranked in, and the distinct candidates (None: nothing to rank)."""
         lo, hi, context = _window(article, flag.start, _edit_end(article, flag))
         if hi <= lo:
-            return [], []
+            return None
         candidates = self._candidates(article, flag, lo, hi)
         if rewritten:
             if rewritten != article.text[lo:hi]:
@@ -112,12 +142,14 @@ class Corrector:
             if sentence != original and sentence not in unique:
                 c.sentence = sentence
                 unique[sentence] = c
-        candidates = list(unique.values())
-        if not candidates:
+        return (lo, hi, context, list(unique.values())) if unique else None
+
+    def _ranked(self, article: Article, flag: Flag, plan, logprobs) -> tuple[list[Suggestion], list[Suggestion]]:
+        if plan is None:
             return [], []
-        base, scores = self.lm.score_edits(
-            context, original, [(c.start - lo, c.end - lo, c.replacement) for c in candidates]
-        )
+        lo, hi, _context, candidates = plan
+        original = article.text[lo:hi]
+        base, scores = logprobs
         for c, score in zip(candidates, scores, strict=True):
             removed = article.text[c.start : c.end]
             if c.keeps_words and not c.replacement and _only_repeats(removed, c.sentence):

@@ -5,17 +5,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from mtcheck.core.article import Article
 from mtcheck.core.codes import Code, Severity
 from mtcheck.core.metrics import platt as platt_scale
 from mtcheck.core.signature import Signature
 from mtcheck.core.text import FUNCTION_WORDS
-from mtcheck.core.types import Flag, Hit, TokenScore
+from mtcheck.core.types import Flag, Hit
 from mtcheck.detect.confidence import ConfidenceMap, curve_for
 from mtcheck.detect.profile import DetectorProfile, WeightsFile
 from mtcheck.detect.severity import LADDER, HitGroup, combine, severity
 from mtcheck.lm.model import LanguageModel
 from mtcheck.lm.unigram import UnigramTable
+from mtcheck.lm.units import ArticleScores
 from mtcheck.signals.editgain import EditGainSettings, LMSignals
 from mtcheck.signals.features import word_features, word_spans
 from mtcheck.signals.rules import run_rules
@@ -142,30 +145,61 @@ class Detector:
             ("severity", LADDER),
         )
 
-    def detect(self, article: Article, tokens: list[TokenScore]) -> Detection:
-        hits = run_rules(article)
-        segment_bad: list[float | None] = [None] * len(article.segments)
-        word_bad: list[tuple[int, int, float, float]] = []
-        if self.signals is not None and tokens:
-            hits += self.signals.hits(article, tokens)
-        if self.learned is not None and tokens:
-            learned_hits, segment_bad, word_bad = self._learned_hits(article, tokens, hits)
-            hits += learned_hits
-        flags = [self._graded(group, word_bad) for group in combine(article, hits)]
-        if self.learned is not None and self.lines is not None and tokens and article.source_format == "lines":
-            # MT lines: a flag stands when the learned detector agrees (its mean P(BAD) over the span reaches the
-            # line threshold), or it is critical, or it is doubled punctuation. The rules and edit gains were
-            # built on garbled news; on annotated MT lines their flags that the tagger disagrees with were mostly
-            # false alarms (zh news MQM dev: word MCC 0.10 with them, 0.24 without; ro, et, ru gained a little).
-            threshold = self.lines.threshold
-            flags = [
-                f
-                for f in flags
-                if (f.learned_p or 0.0) >= threshold
-                or f.severity == Severity.CRITICAL
-                or any(h.code in _KEPT_ON_LINES for h in f.hits)
-            ]
-        return Detection(flags, segment_bad, word_bad)
+    @property
+    def state_layers(self) -> tuple[int, ...]:
+        """The LM layers whose hidden states the tagger in force reads (kept by the one pass)."""
+        tagger = self.line_tagger
+        return tagger.lm_states.layers if tagger is not None and tagger.lm_states is not None else ()
+
+    def detect(self, article: Article, scores: ArticleScores | None) -> Detection:
+        return self.detect_many([article], [scores])[0]
+
+    def detect_many(self, articles: list[Article], scores: list[ArticleScores | None]) -> list[Detection]:
+        """Several articles of one pass, each as `detect` would, with the LM rescoring and the tagger batched
+        across them (a batch of MT lines costs a few model calls, not a few per line)."""
+        hits = [run_rules(a) for a in articles]
+        scored = [n for n, s in enumerate(scores) if s is not None and s.tokens]
+        if self.signals is not None and scored:
+            signals = self.signals
+            edits = {n: signals.proposals(articles[n], scores[n].tokens) for n in scored}
+            windows, members, owner = [], [], []
+            for n in scored:
+                w, m = signals.windows(articles[n], scores[n], edits[n])
+                windows += w
+                members += m
+                owner += [n] * len(w)
+            logprobs = scores[scored[0]].passed.window_logprobs(windows) if windows else []
+            for n in scored:
+                mine = [i for i, o in enumerate(owner) if o == n]
+                gains = signals.gains(edits[n], [members[i] for i in mine], [logprobs[i] for i in mine])
+                hits[n] += signals.judged(articles[n], edits[n], gains)
+        learned: dict[int, tuple] = {}
+        if self.learned is not None and scored:
+            learned = self._learned_hits([articles[n] for n in scored], [scores[n] for n in scored], hits, scored)
+        out = []
+        for n, article in enumerate(articles):
+            segment_bad: list[float | None] = [None] * len(article.segments)
+            word_bad: list[tuple[int, int, float, float]] = []
+            if n in learned:
+                learned_hits, segment_bad, word_bad = learned[n]
+                hits[n] = hits[n] + learned_hits
+            flags = [self._graded(group, word_bad) for group in combine(article, hits[n])]
+            if n in learned and self.lines is not None and article.source_format == "lines":
+                # MT lines: a flag stands when the learned detector agrees (its mean P(BAD) over the span reaches
+                # the line threshold), or it is critical, or it is doubled punctuation. The rules and edit gains
+                # were built on garbled news; on annotated MT lines their flags that the tagger disagrees with were
+                # mostly false alarms (zh news MQM dev: word MCC 0.10 with them, 0.24 without; ro, et, ru gained a
+                # little).
+                threshold = self.lines.threshold
+                flags = [
+                    f
+                    for f in flags
+                    if (f.learned_p or 0.0) >= threshold
+                    or f.severity == Severity.CRITICAL
+                    or any(h.code in _KEPT_ON_LINES for h in f.hits)
+                ]
+            out.append(Detection(flags, segment_bad, word_bad))
+        return out
 
     def _graded(self, group: HitGroup, word_bad: list[tuple[int, int, float, float]]) -> Flag:
         """A flag: the group with the learned detector's reading of its words, its severity and its calibrated
@@ -186,8 +220,11 @@ class Detector:
             hits=group.hits,
         )
 
-    def _learned_hits(self, article: Article, tokens: list[TokenScore], rule_hits: list[Hit]):
-        """Runs of words whose calibrated P(BAD) reaches the threshold chosen on dev become hits.
+    def _learned_hits(
+        self, articles: list[Article], scores: list[ArticleScores], hits: list[list[Hit]], numbers: list[int]
+    ) -> dict[int, tuple]:
+        """Runs of words whose calibrated P(BAD) reaches the threshold chosen on dev become hits; per article
+        number: (hits, mean P(BAD) per segment, (start, end, P(BAD), pooled P(BAD)) per word).
 
         MT output lines (line mode) use the threshold that maximises MCC on dev; articles, which are mostly
         well-formed, use the stricter one at which learned flags were right 60% of the time on dev. In articles
@@ -195,34 +232,43 @@ class Detector:
         are rare in the training data and surprise the model for no fault of the translation. MT lines keep
         them: there a mistranslated name or wrong punctuation is an error the annotators mark."""
         assert self.learned is not None and self.profile is not None and self.lines is not None
-        lines = article.source_format == "lines"
+        todo = []  # (article position, segment index, word spans, features)
+        for k, (article, sc) in enumerate(zip(articles, scores, strict=True)):
+            tokens = sc.tokens
+            for n, seg in enumerate(article.segments):
+                spans = word_spans(article.text, seg.start, seg.end) if seg.scored else []
+                mine = [t for t in tokens if t.end > seg.start and t.start < seg.end]
+                if spans and mine:
+                    feats = word_features(article.text, spans, mine, self.unigram, hits[numbers[k]])
+                    todo.append((k, n, spans, feats))
+        out: dict[int, tuple] = {numbers[k]: ([], [None] * len(a.segments), []) for k, a in enumerate(articles)}
+        for lines in (False, True):
+            mine = [t for t in todo if (articles[t[0]].source_format == "lines") == lines]
+            if mine:
+                self._learned_runs(articles, scores, numbers, mine, lines, out)
+        return out
+
+    def _learned_runs(self, articles, scores, numbers, todo, lines: bool, out: dict) -> None:
+        assert self.learned is not None and self.profile is not None and self.lines is not None
         threshold = self.lines.threshold if lines else self.profile.article_threshold
         platt = self.lines.platt if lines else self.profile.article_platt
-        hits: list[Hit] = []
-        segment_bad: list[float | None] = [None] * len(article.segments)
-        word_bad: list[tuple[int, int, float, float]] = []
-        todo = []  # (segment index, word spans, features)
-        for n, seg in enumerate(article.segments):
-            spans = word_spans(article.text, seg.start, seg.end) if seg.scored else []
-            mine = [t for t in tokens if t.end > seg.start and t.start < seg.end]
-            if spans and mine:
-                todo.append((n, spans, word_features(article.text, spans, mine, self.unigram, rule_hits)))
-        batch = [(article.text, spans, feats) for _n, spans, feats in todo]
+        batch = [(articles[k].text, spans, feats) for k, _n, spans, feats in todo]
         tagger = self.line_tagger if lines else self.learned
         assert tagger is not None
         states = None
-        if tagger.lm_states is not None and self.lm is not None:
-            # read each sentence alone, as in training
-            segs = [article.segments[n] for n, _s, _f in todo]
-            states = self.lm.word_states(
-                [article.text[g.start : g.end] for g in segs],
-                [[(a - g.start, b - g.start) for a, b in spans] for g, (_n, spans, _f) in zip(segs, todo, strict=True)],
-                tagger.lm_states.layers,
-            )
+        if tagger.lm_states is not None:
+            # the pass read each unit alone, as training read each line
+            states = []
+            for k, n, spans, _f in todo:
+                seg = articles[k].segments[n]
+                unit = scores[k].unit_at(seg.start)
+                states.append(scores[k].word_states(unit, spans) if unit is not None else np.zeros((len(spans), 1)))
         logits = tagger.predict(batch, states)
         # severity reads the pooled tagger's scale, whichever tagger flags (see severity.py)
         pooled_logits = logits if tagger is self.learned else self.learned.predict(batch)
-        for (n, spans, _f), z, zp in zip(todo, logits, pooled_logits, strict=True):
+        for (k, n, spans, _f), z, zp in zip(todo, logits, pooled_logits, strict=True):
+            article = articles[k]
+            hits, segment_bad, word_bad = out[numbers[k]]
             probs = platt_scale(z, list(platt))
             segment_bad[n] = round(float(probs.mean()), 4)
             pooled = platt_scale(zp, list(self.profile.article_platt))
@@ -244,7 +290,6 @@ class Detector:
                     )
                     hits.append(Hit(start, end, Code.LEARNED, message, p, LEARNED_WEIGHT, score=round(p, 3)))
                     run = []
-        return hits, segment_bad, word_bad
 
 
 def _plain_word(word: str) -> bool:

@@ -20,6 +20,7 @@ from mtcheck.core.text import FUNCTION_WORDS, TOKEN
 from mtcheck.core.types import Fix, FixSource, Hit, TokenScore
 from mtcheck.lm.model import LanguageModel
 from mtcheck.lm.unigram import UnigramTable
+from mtcheck.lm.units import ArticleScores, Window
 
 EDIT_GAIN_WEIGHT = 1.5  # toward severity: an edit that repairs the sentence is strong evidence
 SPIKE_CONFIDENCE, SPIKE_WEIGHT = 0.3, 0.5  # a surprisal spike no edit repairs: a weak hint on its own
@@ -129,8 +130,10 @@ class LMSignals:
             # A full stop the model did not expect: try the two pieces as one sentence.
             nxt = re.match(r"\s+(\S)", text[word.end :])
             if nxt:
-                first = text[word.end + nxt.start(1)]
-                repl = first.lower() if text[word.end + nxt.start(1) : word.end + nxt.start(1) + 2].istitle() else first
+                at = word.end + nxt.start(1)
+                first = text[at]
+                # as at a boundary: the next word keeps its capital when it is a name ("region. Crimea and")
+                repl = first.lower() if text[at : at + 2].istitle() and not _looks_like_name(text, at) else first
                 edits.append(
                     Edit(
                         word.start,
@@ -180,41 +183,55 @@ class LMSignals:
             edits.append(Edit(prev.end - 1, seg.start + 1, " " + lowered, "merge", None, self.unigram_surprisal(".")))
         return edits
 
-    def gains(self, article: Article, edits: list[Edit]) -> list[float]:
-        """SLOR-adjusted log-probability gain of each edit, judged on the sentence(s) it touches with the
-        previous sentence of the paragraph as context. Edits of one window share one cached forward pass."""
-        by_window: dict[tuple[int, int, str], list[int]] = {}
-        for n, edit in enumerate(edits):
-            by_window.setdefault(self._window(article, edit.start, edit.end), []).append(n)
-        gains = [0.0] * len(edits)
-        for (lo, hi, ctx), members in by_window.items():
-            changes = [(edits[n].start - lo, edits[n].end - lo, edits[n].replacement) for n in members]
-            base, scores = self.lm.score_edits(ctx, article.text[lo:hi], changes)
-            for n, score in zip(members, scores, strict=True):
-                gains[n] = score - base - edits[n].unigram_delta
-        return gains
-
-    def _window(self, article: Article, start: int, end: int) -> tuple[int, int, str]:
-        """The sentence(s) an edit touches, and the previous sentence of the paragraph as context."""
-        sentences = [s for s in article.segments if s.scored]
-        touched = [i for i, s in enumerate(sentences) if s.start <= end and s.end >= start] or [0]
-        lo_seg, hi_seg = sentences[touched[0]], sentences[touched[-1]]
-        ctx = ""
-        if touched[0] > 0 and sentences[touched[0] - 1].paragraph == lo_seg.paragraph:
-            prev = sentences[touched[0] - 1]
-            ctx = article.text[prev.start : prev.end] + " "
-        return lo_seg.start, hi_seg.end, ctx
-
-    def hits(self, article: Article, tokens: list[TokenScore]) -> list[Hit]:
+    def proposals(self, article: Article, tokens: list[TokenScore]) -> list[Edit]:
+        """The edits worth rescoring: small edits at the surprising words, and merges at sentence boundaries."""
+        if not tokens:
+            return []
         words = words_of(article, tokens)
-        candidates = self.candidates(article, words)
-        edits = [e for w in candidates for e in self.edits_for(article, w)]
+        edits = [e for w in self.candidates(article, words) for e in self.edits_for(article, w)]
         edits += [
             e for e in self.boundary_edits(article) if not any(c.kind == "merge" and c.start == e.start for c in edits)
         ]
+        return edits
+
+    def windows(self, article: Article, scores: ArticleScores, edits: list[Edit]) -> tuple[list[Window | None], list]:
+        """The edits grouped by the sentence(s) they touch (one window each), and, per window, which edits."""
+        by_window: dict[tuple[int, int], list[int]] = {}
+        for n, edit in enumerate(edits):
+            by_window.setdefault(sentence_window(article, edit.start, edit.end), []).append(n)
+        windows = [
+            scores.window(
+                lo,
+                hi,
+                [(edits[n].start, edits[n].end, edits[n].replacement) for n in members],
+                context_start(article, lo),
+            )
+            for (lo, hi), members in by_window.items()
+        ]
+        return windows, list(by_window.values())
+
+    def gains(
+        self, edits: list[Edit], members: list[list[int]], logprobs: list[tuple[float, list[float]]]
+    ) -> list[float]:
+        """SLOR-adjusted log-probability gain of each edit over the sentence(s) it touches, read after the previous
+        sentence of the paragraph (an MT line: after the line's text before them)."""
+        gains = [0.0] * len(edits)
+        for group, (base, scores) in zip(members, logprobs, strict=True):
+            for n, score in zip(group, scores, strict=True):
+                gains[n] = score - base - edits[n].unigram_delta
+        return gains
+
+    def hits(self, article: Article, scores: ArticleScores) -> list[Hit]:
+        """Proposals, rescored on the pass, judged (one article; `Detector.detect_many` batches many)."""
+        edits = self.proposals(article, scores.tokens)
         if not edits:
             return []
-        gains = self.gains(article, edits)
+        windows, members = self.windows(article, scores, edits)
+        return self.judged(article, edits, self.gains(edits, members, scores.passed.window_logprobs(windows)))
+
+    def judged(self, article: Article, edits: list[Edit], gains: list[float]) -> list[Hit]:
+        """Hits from the edits' gains: per word its best edit, when the gain reaches `min_gain` (or a surprisal
+        spike no edit repairs)."""
         best: dict[tuple[int, int], tuple[float, Edit]] = {}
         for edit, gain in zip(edits, gains, strict=True):
             key = (edit.word.start, edit.word.end) if edit.word else (edit.start, edit.end)
@@ -258,6 +275,25 @@ class LMSignals:
             f"“{word.text}” is {word.surprisal:.1f} nats surprising here, {spike:.1f} above what its "
             "frequency explains, but no small edit repairs it: possibly a mistranslated word."
         )
+
+
+def sentence_window(article: Article, start: int, end: int) -> tuple[int, int]:
+    """The scored sentence(s) a span touches (or reaches the edge of), as one window [lo, hi)."""
+    sentences = [s for s in article.segments if s.scored]
+    touched = [s for s in sentences if s.start <= end and s.end >= start] or sentences[:1]
+    if not touched:
+        return start, end
+    return min(touched[0].start, start), max(touched[-1].end, end)
+
+
+def context_start(article: Article, lo: int) -> int:
+    """Where the context of a window that starts at `lo` starts: the previous scored sentence of the same
+    paragraph (a sentence is judged after the one before it, as a reader reads it), else `lo` itself."""
+    sentences = [s for s in article.segments if s.scored]
+    for prev, seg in zip(sentences, sentences[1:], strict=False):
+        if seg.start <= lo < seg.end or seg.start == lo:
+            return prev.start if prev.paragraph == seg.paragraph else lo
+    return lo
 
 
 def _looks_like_name(text: str, pos: int) -> bool:

@@ -1,0 +1,312 @@
+"""One forward pass over independent texts ("units": an article's sentences, or MT lines), each read alone after
+the prefix token, kept so that variants of a unit are rescored from the point where they differ.
+
+Why: a check needs three things from the model, and all of them can come from this one pass. Fluency reads each
+sentence alone (as the human reference sentences were read); the learned tagger was trained on lines read alone;
+and the edit gain compares a sentence with small edits of it, which share every token before the edit. The pass
+keeps the key-value cache of every unit, so an edit costs only the tokens from the edit to the end of its window,
+batched across the whole article, and no token of the original is computed twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from mtcheck.core.types import TokenScore
+
+
+@dataclass
+class Unit:
+    text: str
+    base: int  # where the unit starts in the article (token offsets are article offsets)
+    ids: list[int]
+    offsets: list[tuple[int, int]]  # unit-relative character spans of the tokens
+    tokens: list[TokenScore]  # article offsets
+    source: str  # the article the unit is part of (a window may read on past the unit's end)
+    cache: tuple[int, int] | None  # (batch, row) of its key-value cache; None: read in windows, not cached
+    states: np.ndarray | None = None  # (tokens, layers x hidden) float16, the LM's states at each token
+    logprobs: np.ndarray | None = None  # per token (a rescored original has these, and no token scores)
+
+    def known_logprobs(self) -> np.ndarray:
+        if self.logprobs is None:
+            self.logprobs = np.asarray([-t.surprisal for t in self.tokens], np.float64)
+        return self.logprobs
+
+
+class UnitPass:
+    """The result of `LanguageModel.score_units`."""
+
+    def __init__(self, lm, units: list[Unit], caches: list[list[tuple]], layers: tuple[int, ...]):
+        self.lm = lm
+        self.units = units
+        self._kept: list = []
+        self._caches = caches  # per batch, per layer: (keys, values) of shape (rows, kv heads, width, head dim)
+        self.layers = layers
+
+    def __len__(self) -> int:
+        return len(self.units)
+
+    def article(self, indices: range | list[int]) -> ArticleScores:
+        """The view of one article whose units are these (in article order)."""
+        return ArticleScores(self, tuple(indices))
+
+    def word_states(self, unit: int, spans: list[tuple[int, int]]) -> np.ndarray:
+        """Per word (article offsets), the LM's states at its last piece; zeros for a word no piece overlaps."""
+        u = self.units[unit]
+        assert u.states is not None, "score_units was not asked for these layers"
+        out = np.zeros((len(spans), u.states.shape[1]), np.float16)
+        for j, (a, b) in enumerate(spans):
+            last = [k for k, (x, y) in enumerate(u.offsets) if x + u.base < b and y + u.base > a]
+            if last:
+                out[j] = u.states[last[-1]]
+        return out
+
+    # -- variants ---------------------------------------------------------------------------------------------
+    def window_logprobs(self, windows: list[Window | None]) -> list[tuple[float, list[float]]]:
+        """For each window (unit, lo, hi, variants) in article offsets: log P (nats) of text[lo:hi] and of each variant
+        (a, b, r: text[a:b] replaced with r, lo <= a <= b <= hi), each read after its unit's text before lo.
+        Tokens before lo are context, not counted. A window may run past its unit's end (a sentence joined to the
+        next one): the unit's text is then read on into the article."""
+        # 1. windows that run past their unit (a sentence read after the previous one, two sentences joined):
+        #    the original is read on from the unit's cache once, and its cache kept for the variants (step 2)
+        plan, bases = [], []
+        for window in windows:
+            if window is None:
+                plan.append(None)
+                continue
+            u_index, lo, hi, variants = window
+            u = self.units[u_index]
+            rel_lo, rel_hi = lo - u.base, hi - u.base
+            aligned = rel_hi <= len(u.text) and all(e <= rel_hi for s, e in u.offsets if s < rel_hi)
+            base_job = None
+            if not aligned:
+                base_job = len(bases)
+                bases.append((u_index, *self._ids(u.source[u.base : u.base + rel_lo], u.source[lo:hi])))
+            plan.append([u_index, rel_lo, rel_hi, base_job, variants])
+        base_scores = self.rescore([(u, ids) for u, ids, _c in bases], keep=True)
+        base_units = self._extended([(u, ids) for u, ids, _c in bases], base_scores)
+        # 2. every variant, on the cache of the original it differs from
+        jobs: list[tuple[int, list[int], int]] = []  # (unit, candidate ids, index of the first counted token)
+        for item in plan:
+            if item is None:
+                continue
+            u_index, rel_lo, rel_hi, base_job, variants = item
+            u = self.units[u_index]
+            on = base_units[base_job] if base_job is not None else u_index
+            context = u.source[u.base : u.base + rel_lo]
+            v_jobs = []
+            for a, b, r in variants:
+                v_jobs.append(len(jobs))
+                jobs.append(
+                    (on, *self._ids(context, u.source[u.base + rel_lo : a] + r + u.source[b : u.base + rel_hi]))
+                )
+            item.append(v_jobs)
+        scores = self.rescore([(u, ids) for u, ids, _c in jobs])
+        totals = [float(np.sum(lp[c:])) for lp, (_u, _ids, c) in zip(scores, jobs, strict=True)]
+        base_totals = [float(np.sum(lp[c:])) for lp, (_u, _ids, c) in zip(base_scores, bases, strict=True)]
+        out: list[tuple[float, list]] = []
+        for item in plan:
+            if item is None:
+                out.append((0.0, []))
+                continue
+            u_index, rel_lo, rel_hi, base_job, _variants, v_jobs = item
+            if base_job is None:
+                u = self.units[u_index]
+                pairs = zip(u.tokens, u.offsets, strict=True)
+                base = -sum(t.surprisal for t, (s, e) in pairs if e > rel_lo and s < rel_hi)
+            else:
+                base = base_totals[base_job]
+            out.append((base, [totals[j] for j in v_jobs]))
+        return out
+
+    def _extended(self, requests: list[tuple[int, list[int]]], logprobs: list[np.ndarray]) -> list[int]:
+        """Register each rescored original as a unit of its own (its cache was kept), for its variants."""
+        out = []
+        for (u_index, ids), lp, cache in zip(requests, logprobs, self._kept, strict=True):
+            u = self.units[u_index]
+            self.units.append(Unit(u.text, u.base, ids, [], [], u.source, cache, logprobs=lp))
+            out.append(len(self.units) - 1)
+        self._kept = []
+        return out
+
+    def _ids(self, context: str, text: str) -> tuple[list[int], int]:
+        """Token ids of context + text, and how many of them lie inside the context (not counted)."""
+        ids, offsets = self.lm.tokenize(context + text)
+        return ids, sum(1 for _s, e in offsets if e <= len(context))
+
+    def rescore(self, requests: list[tuple[int, list[int]]], keep: bool = False) -> list[np.ndarray]:
+        """Per request (unit, token ids): the log-probability (nats) of each token, the ids read alone after the
+        prefix token. Tokens shared with the start of the unit's own ids are taken from the pass; the rest are
+        computed on the unit's cached keys and values, all requests batched by length. With `keep`, each
+        request's own cache is kept too (in `self._kept`, in order; None where nothing was computed)."""
+        import torch
+
+        lm = self.lm
+        results: list[np.ndarray | None] = [None] * len(requests)
+        kept: list = [None] * len(requests)
+        work = []  # (request, unit, shared, ids)
+        for n, (u_index, ids) in enumerate(requests):
+            u = self.units[u_index]
+            if u.cache is None or len(ids) > lm.window - 1:
+                results[n] = np.asarray([-s for s, *_r in lm.score_ids(ids)], np.float64)
+                continue
+            shared = _common_prefix(u.ids, ids)
+            known = u.known_logprobs()[:shared]
+            if shared == len(ids) and not keep:
+                results[n] = known
+                continue
+            shared = min(shared, len(ids) - 1)  # at least one token computed (so that a cache comes out)
+            known = known[:shared]
+            work.append((n, u, shared, ids, known))
+        work.sort(key=lambda w: len(w[3]) - w[2])
+        batch: list = []
+
+        def flush() -> None:
+            if not batch:
+                return
+            past_len = max(w[2] for w in batch)
+            width = max(len(w[3]) - w[2] for w in batch)
+            rows = len(batch)
+            input_ids = torch.full((rows, width), lm.prefix_token_id, dtype=torch.long)
+            positions = torch.zeros((rows, width), dtype=torch.long)
+            mask = torch.zeros((rows, 1, width, past_len + width), dtype=torch.bool)
+            causal = torch.tril(torch.ones((width, width), dtype=torch.bool))
+            targets, where = [], []
+            for g, (_n, _u, shared, ids, _k) in enumerate(batch):
+                inputs = ([lm.prefix_token_id] + ids)[shared : len(ids)]  # position j holds ids[j - 1]
+                input_ids[g, : len(inputs)] = torch.tensor(inputs, dtype=torch.long)
+                positions[g] = shared + torch.arange(width)
+                mask[g, 0, :, :shared] = True
+                mask[g, 0, :, past_len:] = causal
+                targets += ids[shared:]
+                where += [(g, k) for k in range(len(inputs))]
+            cache = None
+            if past_len:
+                layers = []
+                for layer in range(len(self._caches[0])):
+                    keys, values = [], []
+                    for _n, u, shared, _ids, _k in batch:
+                        b, r = u.cache
+                        k_full, v_full = self._caches[b][layer]
+                        keys.append(_padded_past(k_full[r, :, :shared], past_len))
+                        values.append(_padded_past(v_full[r, :, :shared], past_len))
+                    layers.append((torch.stack(keys), torch.stack(values)))
+                cache = _cache_from(layers)
+            with torch.inference_mode():
+                hidden = lm.decode(
+                    input_ids.to(lm.device),
+                    mask.to(lm.device),
+                    position_ids=positions.to(lm.device),
+                    cache=cache,
+                    use_cache=cache is not None or keep,
+                )
+                if keep:
+                    self._keep_rows(hidden.cache, batch, past_len, kept)
+                hidden = hidden.last_hidden_state
+                g_index = torch.tensor([g for g, _k in where], dtype=torch.long, device=hidden.device)
+                k_index = torch.tensor([k for _g, k in where], dtype=torch.long, device=hidden.device)
+                lps = lm.target_logprobs(
+                    hidden[g_index, k_index], torch.tensor(targets, dtype=torch.long, device=hidden.device)
+                )
+                lps = lps.double().cpu().numpy()
+            k = 0
+            for n, _u, shared, ids, known in batch:
+                new = len(ids) - shared
+                results[n] = np.concatenate([known, lps[k : k + new]])
+                k += new
+            batch.clear()
+
+        for item in work:  # shortest first: a batch is as wide as its last (longest) item
+            new = len(item[3]) - item[2]
+            if batch:
+                narrowest = len(batch[0][3]) - batch[0][2]
+                too_wide = new > 1.25 * narrowest + 4  # padding would cost more than another call
+                if too_wide or (len(batch) + 1) * new > RESCORE_TOKENS or len(batch) >= RESCORE_ROWS:
+                    flush()
+            batch.append(item)
+        flush()
+        if keep:
+            self._kept = kept
+        return [r if r is not None else np.zeros(0) for r in results]
+
+    def _keep_rows(self, cache, batch: list, past_len: int, kept: list) -> None:
+        """Each row's keys and values, made contiguous (its shared past, then its new tokens), as a cache entry."""
+        import torch
+
+        for g, (n, _u, shared, ids, _k) in enumerate(batch):
+            new = len(ids) - shared
+            rows = []
+            for layer in cache.layers:
+                k = torch.cat([layer.keys[g, :, :shared], layer.keys[g, :, past_len : past_len + new]], 1)
+                v = torch.cat([layer.values[g, :, :shared], layer.values[g, :, past_len : past_len + new]], 1)
+                rows.append((k[None], v[None]))
+            self._caches.append(rows)
+            kept[n] = (len(self._caches) - 1, 0)
+
+
+Window = tuple[int, int, int, list[tuple[int, int, str]]]  # (unit, lo, hi, variants (a, b, replacement))
+
+
+@dataclass(frozen=True)
+class ArticleScores:
+    """One article's share of a pass: its units (in article order), its tokens, its windows."""
+
+    passed: UnitPass
+    indices: tuple[int, ...]
+
+    @property
+    def tokens(self) -> list[TokenScore]:
+        return [t for i in self.indices for t in self.passed.units[i].tokens]
+
+    def segment_tokens(self) -> list[list[TokenScore]]:
+        return [self.passed.units[i].tokens for i in self.indices]
+
+    def unit_at(self, position: int) -> int | None:
+        """The unit whose text holds an article offset."""
+        for i in self.indices:
+            u = self.passed.units[i]
+            if u.base <= position < u.base + max(1, len(u.text)):
+                return i
+        return None
+
+    def window(
+        self, lo: int, hi: int, variants: list[tuple[int, int, str]], context_from: int | None = None
+    ) -> Window | None:
+        """text[lo:hi] and its variants, read after the text from the start of the unit that holds `context_from`
+        (default: lo) up to lo; None when that offset is in no unit."""
+        unit = self.unit_at(lo if context_from is None else context_from)
+        return None if unit is None else (unit, lo, hi, variants)
+
+    def word_states(self, unit: int, spans: list[tuple[int, int]]) -> np.ndarray:
+        return self.passed.word_states(unit, spans)
+
+
+RESCORE_TOKENS = 1024  # new tokens per rescoring batch (rows x width)
+RESCORE_ROWS = 64
+
+
+def _common_prefix(a: list[int], b: list[int]) -> int:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+def _padded_past(tensor, length: int):
+    """(kv heads, n, head dim) right-padded with zeros to `length` positions (masked out, never read)."""
+    import torch
+
+    if tensor.shape[1] == length:
+        return tensor
+    pad = torch.zeros((tensor.shape[0], length - tensor.shape[1], tensor.shape[2]), dtype=tensor.dtype)
+    return torch.cat([tensor, pad.to(tensor.device)], 1)
+
+
+def _cache_from(layers: list[tuple]):
+    from transformers import DynamicCache
+
+    return DynamicCache(ddp_cache_data=layers)
