@@ -1,6 +1,11 @@
-"""Speed of the default model on this machine: load time, tokens scored per second, check time, memory.
+"""Speed of a check on this machine, as ratios to one bare forward pass over the same text, measured side by side
+in one run: detection alone and a full check (with corrections) on the seeds and on dev news articles, MT lines
+per second, model load time and peak memory.
 
-.venv/bin/python bench/speed.py [--model NAME] [--device cpu]
+    .venv/bin/python bench/speed.py [--articles 20] [--lines 300] [--model NAME] [--device auto] [--precision auto]
+
+The bare pass is the model's own forward (fp32, the weights as published: logits for every token, nothing else)
+over each article's tokens in windows of the model's window, each token once; the best of two runs.
 """
 
 from __future__ import annotations
@@ -14,53 +19,70 @@ import click
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
+from profile_stages import articles, bare_seconds  # noqa: E402
+
+from mtcheck.evaluate.data import default_eval_dir, load  # noqa: E402
 from mtcheck.lm.model import LanguageModel  # noqa: E402
 from mtcheck.lm.store import resolve  # noqa: E402
-from mtcheck.pipeline import Checker  # noqa: E402
-from mtcheck.reading.formats import read_file  # noqa: E402
+from mtcheck.pipeline import Checker, check_line_articles  # noqa: E402
+from mtcheck.reading.formats import line_article  # noqa: E402
 
 
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-@click.command()
-@click.option("--model", default=None)
-@click.option("--device", default="auto")
-@click.option("--repeat", default=2, show_default=True, help="Scoring passes per seed (best is reported).")
-def main(model: str | None, device: str, repeat: int) -> None:
-    import torch
-
-    resolved = resolve(model)  # installs on first use; not part of the load time below
-    t0 = time.perf_counter()
-    lm = LanguageModel(resolved, device=device)
-    load = time.perf_counter() - t0
-    print(f"model           {lm.name} sha256 {lm.sha256[:12]} on {lm.device}, torch threads {torch.get_num_threads()}")
-    print(f"load (cached)   {load:.2f} s")
-    seeds = sorted((ROOT / "seeds").glob("*.txt"))
-    articles = [read_file(p)[0] for p in seeds]
-    lm.score("Warm-up sentence for the model.")
-    total_tokens, total_time = 0, 0.0
-    for article in articles:
-        best = min(_timed(lambda a=article: lm.score(a.text)) for _ in range(repeat))
-        n = len(lm.tokenize(article.text)[0])
-        total_tokens += n
-        total_time += best
-        print(f"score           {Path(article.path).name}: {n} tokens in {best:.2f} s = {n / best:.0f} tokens/s")
-    print(f"score (all)     {total_tokens / total_time:.0f} tokens/s")
-    checker = Checker(model, device)
-    for article in articles:
-        seconds = _timed(lambda a=article: checker.check(a))
-        words = len(article.text.split())
-        print(f"check           {Path(article.path).name}: {words} words in {seconds:.2f} s (score + detect + fluency)")
-    print(f"peak memory     {peak_rss_mb():.0f} MB (RSS)")
-
-
 def _timed(fn) -> float:
     t = time.perf_counter()
     fn()
     return time.perf_counter() - t
+
+
+@click.command()
+@click.option("--articles", "n_articles", default=20, show_default=True, help="Dev news articles besides the seeds.")
+@click.option("--lines", "n_lines", default=300, show_default=True, help="MLQE-PE ro-en dev lines for --lines speed.")
+@click.option("--model", default=None)
+@click.option("--device", default="auto")
+@click.option("--precision", default="auto")
+def main(n_articles: int, n_lines: int, model: str | None, device: str, precision: str) -> None:
+    resolved = resolve(model)  # installs on first use; not part of the load time below
+    load = _timed(lambda: LanguageModel(resolved, device=device, precision=precision))
+    checker = Checker(model, device, corrections=True, precision=precision)
+    lm = checker.lm
+    print(
+        f"model           {lm.name} sha256 {lm.sha256[:12]} on {lm.device}, {lm.precision}; load (cached) {load:.2f} s"
+    )
+    reference = LanguageModel(resolved, device=lm.device, precision="fp32")
+    docs = articles(n_articles)
+    groups = {"seeds": docs[:2], f"{len(docs) - 2} dev articles": docs[2:]}
+    checker.check(docs[0])  # warm-up
+    for name, group in groups.items():
+        if not group:
+            continue
+        words = sum(len(a.text.split()) for a in group)
+        bare = bare_seconds(reference, [a.text for a in group])
+        checker.corrector, corrector = None, checker.corrector
+        detect = _timed(lambda g=group: [checker.check(a) for a in g])
+        checker.corrector = corrector
+        full = _timed(lambda g=group: [checker.check(a) for a in g])
+        print(
+            f"{name:<15} {words} words: bare pass {bare:.1f} s; detection {detect:.1f} s = {detect / bare:.2f}x; "
+            f"full check {full:.1f} s = {full / bare:.2f}x"
+        )
+    path = default_eval_dir() / "mlqe-pe.ro-en.dev.jsonl"
+    if n_lines and path.exists():
+        lines = [line_article(it.text, i, "ro") for i, it in enumerate(load(path, n_lines))]
+        checker.corrector, corrector = None, checker.corrector
+        detect = _timed(lambda: check_line_articles(checker, lines))
+        checker.corrector = corrector
+        full = _timed(lambda: check_line_articles(checker, lines))
+        print(
+            f"check --lines   {len(lines)} ro-en dev lines: {len(lines) / detect:.1f} lines/s without corrections, "
+            f"{len(lines) / full:.1f} lines/s with"
+        )
+    print(f"peak memory     {peak_rss_mb():.0f} MB (RSS, this process: two copies of the model)")
 
 
 if __name__ == "__main__":

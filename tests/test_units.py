@@ -50,14 +50,29 @@ def test_windows_on_the_cache_equal_fresh_scoring(lm) -> None:
         # sentence 1 alone: its original comes straight from the pass
         view.window(s0, e0, [(ARTICLE.index(" on Wednesday"), e0 - 1, "")]),
     ]
-    got = passed.window_logprobs(windows)
+    got = passed.window_gains(windows)
     cases = [(ARTICLE[s0:s1], s1, e1), ("", s2, e3), ("", s0, e0)]
-    for (context, lo, hi), window, (base, edited) in zip(cases, windows, got, strict=True):
-        assert base == pytest.approx(lm.sequence_logprob([ARTICLE[lo:hi]], [context])[0], abs=2e-3)
-        for (a, b, r), score in zip(window[3], edited, strict=True):
+    for (context, lo, hi), window, gains in zip(cases, windows, got, strict=True):
+        base = lm.sequence_logprob([ARTICLE[lo:hi]], [context])[0]
+        for (a, b, r), gain in zip(window[3], gains, strict=True):
             text = ARTICLE[lo:a] + r + ARTICLE[b:hi]
-            assert score == pytest.approx(lm.sequence_logprob([text], [context])[0], abs=2e-3)
-    assert got[1][1][0] > got[1][0]  # "NATO will. They" -> "NATO will they": the join reads better
+            assert gain == pytest.approx(lm.sequence_logprob([text], [context])[0] - base, abs=2e-3)
+    assert got[1][0] > 3  # "NATO He will. They" -> "NATO He will they": the join reads better
+
+
+def test_a_horizon_compares_the_same_stretch_of_both(lm) -> None:
+    """With a horizon, a variant and the original are compared up to a few tokens past the change: the gain is
+    that of the shortened texts, and close to the full gain for a local edit."""
+    text = "He also noted that elements of Russia's demands appear to be no start for the United States and its allies."
+    passed = lm.score_units([text])
+    a = text.index(" start")
+    window = (0, 0, len(text), [(a, a + len(" start"), " problem")])
+    (full,), (near,) = passed.window_gains([window]), passed.window_gains([window], horizon=2)
+    stop = text.index(" the United")  # the token holding the change's end (" start"), then " for" and " the"
+    stop += len(" the")
+    short = lm.sequence_logprob([text[:a] + " problem" + text[a + 6 : stop], text[:stop]])
+    assert near[0] == pytest.approx(short[0] - short[1], abs=2e-3)
+    assert near[0] > 3 and abs(near[0] - full[0]) < 2
 
 
 def test_bf16_stays_close_to_fp32(lm) -> None:

@@ -5,7 +5,7 @@ meaning guards. Nothing is applied: suggestions are for a person to accept or re
 Ranking: gain = log P(corrected sentence | previous sentence) - log P(original | previous sentence), minus
 the unigram log-probability of the words the edit removes and plus that of the words it adds (SLOR-style),
 so that shorter is not automatically better. All candidates of an article are rescored in one batch on the
-pass's key-value cache, from the token where each differs from the original (`UnitPass.window_logprobs`).
+pass's key-value cache, from the token where each differs from the original (`UnitPass.window_gains`).
 """
 
 from __future__ import annotations
@@ -51,6 +51,7 @@ class CorrectorSettings:
     rewrite: bool = True  # ask the instruction-tuned model for one rewrite per major/critical flag
     min_gain: float = 0.5  # nats: a suggestion must make the sentence more probable
     similarity: bool = True  # embedding guard (loads minilm-l6)
+    horizon: int | None = None  # tokens after a change over which a candidate is ranked (None: the sentence end)
 
 
 class Corrector:
@@ -92,14 +93,15 @@ class Corrector:
             texts = [article.text[lo:hi] for lo, hi, _ctx in windows]
             rewrites = dict(zip(wanted, self.rewriter.rewrite_many(texts), strict=True))
         plans = [self._plan(article, flag, rewrites.get(i)) for i, flag in enumerate(flags)]
-        ranked = self._logprobs(article, plans, scores)
+        gains = self._gains(article, plans, scores)
         return [
-            flag.with_suggestions(*self._ranked(article, flag, plan, logprobs))
-            for flag, plan, logprobs in zip(flags, plans, ranked, strict=True)
+            flag.with_suggestions(*self._ranked(article, flag, plan, raw))
+            for flag, plan, raw in zip(flags, plans, gains, strict=True)
         ]
 
-    def _logprobs(self, article: Article, plans: list, scores: ArticleScores | None) -> list:
-        """Per plan: (log P of the original window, log P of each candidate), batched on the pass where it can."""
+    def _gains(self, article: Article, plans: list, scores: ArticleScores | None) -> list:
+        """Per plan: each candidate's log-probability gain over the original window, batched on the pass where it
+        can be."""
         out: list = [None] * len(plans)
         windows, where = [], []
         for n, plan in enumerate(plans):
@@ -117,7 +119,7 @@ class Corrector:
                 where.append(n)
         if windows:
             assert scores is not None
-            for n, result in zip(where, scores.passed.window_logprobs(windows), strict=True):
+            for n, result in zip(where, scores.passed.window_gains(windows, self.settings.horizon), strict=True):
                 out[n] = result
         return out
 
@@ -144,17 +146,16 @@ class Corrector:
                 unique[sentence] = c
         return (lo, hi, context, list(unique.values())) if unique else None
 
-    def _ranked(self, article: Article, flag: Flag, plan, logprobs) -> tuple[list[Suggestion], list[Suggestion]]:
+    def _ranked(self, article: Article, flag: Flag, plan, raw) -> tuple[list[Suggestion], list[Suggestion]]:
         if plan is None:
             return [], []
         lo, hi, _context, candidates = plan
         original = article.text[lo:hi]
-        base, scores = logprobs
-        for c, score in zip(candidates, scores, strict=True):
+        for c, gain in zip(candidates, raw, strict=True):
             removed = article.text[c.start : c.end]
             if c.keeps_words and not c.replacement and _only_repeats(removed, c.sentence):
                 removed = ""  # dropping repeated copies loses no word: no SLOR charge for the words it removes
-            c.gain = score - base - (self._unigram(removed) - self._unigram(c.replacement))
+            c.gain = gain - (self._unigram(removed) - self._unigram(c.replacement))
         candidates.sort(key=lambda c: -c.gain)
         candidates = [c for c in candidates if c.gain >= self.settings.min_gain]
         accepted, rejected = [], []

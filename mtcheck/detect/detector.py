@@ -120,7 +120,14 @@ class Detector:
     def _tagger(self, weights: WeightsFile, states: LMStates | None = None, context: int = 0) -> Tagger:
         assert self.profile is not None and self.lm is not None
         path = weights.verified(self.profile.path.name)
-        return Tagger(self.profile.params, path, device=self.lm.device, lm_states=states, context=context)
+        return Tagger(
+            self.profile.params,
+            path,
+            device=self.lm.device,
+            lm_states=states,
+            context=context,
+            precision=self.lm.precision,
+        )
 
     def signature(self) -> Signature:
         s = self.settings
@@ -168,10 +175,10 @@ class Detector:
                 windows += w
                 members += m
                 owner += [n] * len(w)
-            logprobs = scores[scored[0]].passed.window_logprobs(windows) if windows else []
+            raw = scores[scored[0]].passed.window_gains(windows, self.settings.horizon) if windows else []
             for n in scored:
                 mine = [i for i, o in enumerate(owner) if o == n]
-                gains = signals.gains(edits[n], [members[i] for i in mine], [logprobs[i] for i in mine])
+                gains = signals.gains(edits[n], [members[i] for i in mine], [raw[i] for i in mine])
                 hits[n] += signals.judged(articles[n], edits[n], gains)
         learned: dict[int, tuple] = {}
         if self.learned is not None and scored:

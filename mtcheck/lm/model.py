@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import replace
 
 import numpy as np
 
@@ -192,9 +191,10 @@ class LanguageModel:
         return UnitPass(self, units, caches, layers)
 
     def _tokens(self, u: Unit, stats: list[tuple]) -> list[TokenScore]:
+        text, base = u.text, u.base
         return [
-            replace(self._token(u.text, i, o, *st), start=o[0] + u.base, end=o[1] + u.base)
-            for i, o, st in zip(u.ids, u.offsets, stats, strict=True)
+            TokenScore(a + base, b + base, text[a:b] if b > a else self.tokenizer.decode([i]), s, e, r, i, top)
+            for i, (a, b), (s, e, r, top) in zip(u.ids, u.offsets, stats, strict=True)
         ]
 
     def score_many(self, texts: list[str]) -> list[list[TokenScore]]:
@@ -242,12 +242,16 @@ class LanguageModel:
         """Log-probability (nats) of `original` after `context`, and of each edited version of it.
 
         An edit (a, b, r) replaces original[a:b] with r. The original is run once; each edit reuses the
-        key-value cache of the prefix it shares with the original (`UnitPass.window_logprobs`).
+        key-value cache of the prefix it shares with the original (`UnitPass.window_gains`).
         """
         units = self.score_units([context + original])
+        unit = units.units[0]
+        base = float(
+            sum(lp for lp, (_s, e) in zip(unit.known_logprobs(), unit.offsets, strict=True) if e > len(context))
+        )
         shifted = [(a + len(context), b + len(context), r) for a, b, r in edits]
-        ((base, scores),) = units.window_logprobs([(0, len(context), len(context) + len(original), shifted)])
-        return base, scores
+        (gains,) = units.window_gains([(0, len(context), len(context) + len(original), shifted)])
+        return base, [base + g for g in gains]
 
     def _token(
         self,
@@ -326,14 +330,17 @@ class LanguageModel:
         picked = hidden[rows, cols]
         surprisal, entropy, rank, top = [], [], [], []
         for lo in range(0, len(targets), HEAD_CHUNK):
+            # on the logits themselves, not a materialised log-softmax: log p = logit - logsumexp, the rank
+            # counts larger logits, H = logsumexp - E_p[logit]
             logits = self.head_logits(picked[lo : lo + HEAD_CHUNK])
-            logprobs = torch.log_softmax(logits, dim=-1)
-            actual = logprobs.gather(-1, targets[lo : lo + HEAD_CHUNK, None])[:, 0]
-            surprisal.append(-actual)
+            lse = torch.logsumexp(logits, -1)
+            target = logits.gather(-1, targets[lo : lo + HEAD_CHUNK, None])
+            surprisal.append(lse - target[:, 0])
             if want_entropy:
-                entropy.append(-(logprobs.exp() * logprobs).sum(-1))
-                rank.append((logprobs > actual[:, None]).sum(-1) + 1)
-                top.append(logprobs.topk(top_k, dim=-1).indices)
+                probs = torch.softmax(logits, -1)
+                entropy.append(lse - (probs * logits).sum(-1))
+                rank.append((logits > target).sum(-1) + 1)
+                top.append(logits.topk(top_k, dim=-1).indices)
         s = torch.cat(surprisal).cpu().tolist()
         e = torch.cat(entropy).cpu().tolist() if want_entropy else [0.0] * len(s)
         r = torch.cat(rank).cpu().tolist() if want_entropy else [1] * len(s)
@@ -355,7 +362,7 @@ class LanguageModel:
         return torch.cat(out) if out else torch.zeros(0)
 
 
-HEAD_CHUNK = 256  # tokens per call of the vocabulary head (256 x 49,152 float32 logits = 50 MB)
+HEAD_CHUNK = 128  # tokens per call of the vocabulary head (128 x 49,152 float32 logits = 25 MB)
 
 
 def torch_tanh_cap(logits, cap: float):

@@ -64,13 +64,16 @@ class UnitPass:
         return out
 
     # -- variants ---------------------------------------------------------------------------------------------
-    def window_logprobs(self, windows: list[Window | None]) -> list[tuple[float, list[float]]]:
-        """For each window (unit, lo, hi, variants) in article offsets: log P (nats) of text[lo:hi] and of each variant
-        (a, b, r: text[a:b] replaced with r, lo <= a <= b <= hi), each read after its unit's text before lo.
-        Tokens before lo are context, not counted. A window may run past its unit's end (a sentence joined to the
-        next one): the unit's text is then read on into the article."""
-        # 1. windows that run past their unit (a sentence read after the previous one, two sentences joined):
-        #    the original is read on from the unit's cache once, and its cache kept for the variants (step 2)
+    def window_gains(self, windows: list[Window | None], horizon: int | None = None) -> list[list[float]]:
+        """For each window (unit, lo, hi, variants) in article offsets, the log-probability gain (nats) of each
+        variant (a, b, r: text[a:b] replaced with r, lo <= a <= b <= hi) over the original text[lo:hi], both read
+        after the unit's text before lo (context, not counted). A window may run past its unit's end (a sentence
+        read on into the next): the original is then read on from the unit's cache, once per window.
+
+        With `horizon`, each variant and the original are compared from lo up to `horizon` tokens after the end of
+        the variant's change, not to hi: an edit changes how the model reads the next few words, and the rest of
+        the sentence, the same in both, costs as much again to recompute for a small share of the gain."""
+        # 1. windows that run past their unit: the original read on from the unit's cache, its cache kept
         plan, bases = [], []
         for window in windows:
             if window is None:
@@ -83,42 +86,40 @@ class UnitPass:
             base_job = None
             if not aligned:
                 base_job = len(bases)
-                bases.append((u_index, *self._ids(u.source[u.base : u.base + rel_lo], u.source[lo:hi])))
-            plan.append([u_index, rel_lo, rel_hi, base_job, variants])
-        base_scores = self.rescore([(u, ids) for u, ids, _c in bases], keep=True)
-        base_units = self._extended([(u, ids) for u, ids, _c in bases], base_scores)
-        # 2. every variant, on the cache of the original it differs from
+                ids, offsets = self.lm.tokenize(u.source[u.base : u.base + rel_hi])
+                bases.append((u_index, ids, offsets))
+            plan.append((u_index, rel_lo, rel_hi, base_job, variants))
+        base_scores = self.rescore([(u, ids) for u, ids, _o in bases], keep=True)
+        base_units = self._extended([(u, ids) for u, ids, _o in bases], base_scores)
+        # 2. every variant, on the cache of the original it differs from, up to its horizon
         jobs: list[tuple[int, list[int], int]] = []  # (unit, candidate ids, index of the first counted token)
+        regions: list[float] = []  # per job: log P of the original over the same stretch
         for item in plan:
             if item is None:
                 continue
             u_index, rel_lo, rel_hi, base_job, variants = item
             u = self.units[u_index]
-            on = base_units[base_job] if base_job is not None else u_index
-            context = u.source[u.base : u.base + rel_lo]
-            v_jobs = []
-            for a, b, r in variants:
-                v_jobs.append(len(jobs))
-                jobs.append(
-                    (on, *self._ids(context, u.source[u.base + rel_lo : a] + r + u.source[b : u.base + rel_hi]))
-                )
-            item.append(v_jobs)
-        scores = self.rescore([(u, ids) for u, ids, _c in jobs])
-        totals = [float(np.sum(lp[c:])) for lp, (_u, _ids, c) in zip(scores, jobs, strict=True)]
-        base_totals = [float(np.sum(lp[c:])) for lp, (_u, _ids, c) in zip(base_scores, bases, strict=True)]
-        out: list[tuple[float, list]] = []
-        for item in plan:
-            if item is None:
-                out.append((0.0, []))
-                continue
-            u_index, rel_lo, rel_hi, base_job, _variants, v_jobs = item
             if base_job is None:
-                u = self.units[u_index]
-                pairs = zip(u.tokens, u.offsets, strict=True)
-                base = -sum(t.surprisal for t, (s, e) in pairs if e > rel_lo and s < rel_hi)
+                lps, offsets, on = u.known_logprobs(), u.offsets, u_index
             else:
-                base = base_totals[base_job]
-            out.append((base, [totals[j] for j in v_jobs]))
+                lps, offsets, on = base_scores[base_job], bases[base_job][2], base_units[base_job]
+            context = u.source[u.base : u.base + rel_lo]
+            for a, b, r in variants:
+                cut = _cut(offsets, b - u.base, rel_hi, horizon)
+                regions.append(
+                    float(sum(lp for lp, (s, e) in zip(lps, offsets, strict=False) if e > rel_lo and s < cut))
+                )
+                text = u.source[u.base + rel_lo : a] + r + u.source[b : u.base + cut]
+                ids, v_offsets = self.lm.tokenize(context + text)
+                jobs.append((on, ids, sum(1 for _s, e in v_offsets if e <= len(context))))
+        scores = self.rescore([(u, ids) for u, ids, _c in jobs])
+        gains = [float(np.sum(lp[c:])) - region for lp, (_u, _i, c), region in zip(scores, jobs, regions, strict=True)]
+        out: list[list[float]] = []
+        k = 0
+        for item in plan:
+            n = 0 if item is None else len(item[4])
+            out.append(gains[k : k + n])
+            k += n
         return out
 
     def _extended(self, requests: list[tuple[int, list[int]]], logprobs: list[np.ndarray]) -> list[int]:
@@ -285,6 +286,16 @@ class ArticleScores:
 
 RESCORE_TOKENS = 1024  # new tokens per rescoring batch (rows x width)
 RESCORE_ROWS = 64
+
+
+def _cut(offsets: list[tuple[int, int]], changed_to: int, end: int, horizon: int | None) -> int:
+    """Where a variant's comparison stops: after the first `horizon` tokens of the original that start at or after
+    `changed_to` (the end of the change), or at the window's end."""
+    if horizon is None:
+        return end
+    first = next((k for k, (s, _e) in enumerate(offsets) if s >= changed_to), len(offsets))
+    last = first + horizon - 1
+    return end if last >= len(offsets) else min(end, offsets[last][1])
 
 
 def _common_prefix(a: list[int], b: list[int]) -> int:

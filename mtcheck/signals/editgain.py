@@ -65,6 +65,7 @@ class EditGainSettings:
     gain_midpoint: float = 10.0  # the gain at which an edit's confidence is 0.5 ...
     gain_scale: float = 2.5  # ... and how fast confidence rises with gain
     spike_slor: float = 9.0  # a surprisal spike this far above the unigram expectation is reported alone
+    horizon: int | None = None  # tokens after an edit over which its gain is measured (None: to the sentence end)
 
 
 def words_of(article: Article, tokens: list[TokenScore]) -> list[Word]:
@@ -210,15 +211,13 @@ class LMSignals:
         ]
         return windows, list(by_window.values())
 
-    def gains(
-        self, edits: list[Edit], members: list[list[int]], logprobs: list[tuple[float, list[float]]]
-    ) -> list[float]:
+    def gains(self, edits: list[Edit], members: list[list[int]], raw: list[list[float]]) -> list[float]:
         """SLOR-adjusted log-probability gain of each edit over the sentence(s) it touches, read after the previous
         sentence of the paragraph (an MT line: after the line's text before them)."""
         gains = [0.0] * len(edits)
-        for group, (base, scores) in zip(members, logprobs, strict=True):
-            for n, score in zip(group, scores, strict=True):
-                gains[n] = score - base - edits[n].unigram_delta
+        for group, window in zip(members, raw, strict=True):
+            for n, gain in zip(group, window, strict=True):
+                gains[n] = gain - edits[n].unigram_delta
         return gains
 
     def hits(self, article: Article, scores: ArticleScores) -> list[Hit]:
@@ -227,7 +226,8 @@ class LMSignals:
         if not edits:
             return []
         windows, members = self.windows(article, scores, edits)
-        return self.judged(article, edits, self.gains(edits, members, scores.passed.window_logprobs(windows)))
+        raw = scores.passed.window_gains(windows, self.settings.horizon)
+        return self.judged(article, edits, self.gains(edits, members, raw))
 
     def judged(self, article: Article, edits: list[Edit], gains: list[float]) -> list[Hit]:
         """Hits from the edits' gains: per word its best edit, when the gain reaches `min_gain` (or a surprisal

