@@ -48,11 +48,12 @@ def _timed(fn) -> float:
 @click.option("--precision", default="auto")
 def main(n_articles: int, n_lines: int, model: str | None, device: str, precision: str) -> None:
     resolved = resolve(model)  # installs on first use; not part of the load time below
-    load = _timed(lambda: LanguageModel(resolved, device=device, precision=precision))
+    load_s = _timed(lambda: LanguageModel(resolved, device=device, precision=precision))
     checker = Checker(model, device, corrections=True, precision=precision)
     lm = checker.lm
     print(
-        f"model           {lm.name} sha256 {lm.sha256[:12]} on {lm.device}, {lm.precision}; load (cached) {load:.2f} s"
+        f"model           {lm.name} sha256 {lm.sha256[:12]} on {lm.device}, {lm.precision}; "
+        f"load (cached) {load_s:.2f} s"
     )
     reference = LanguageModel(resolved, device=lm.device, precision="fp32")
     docs = articles(n_articles)
