@@ -116,7 +116,7 @@ class LanguageModel:
     def score(self, text: str) -> list[TokenScore]:
         """Score every token of one text with all of its left context (sliding window when long)."""
         ids, offsets = self.tokenize(text)
-        return [self._token(text, i, o, *st) for i, o, st in zip(ids, offsets, self.score_ids(ids), strict=True)]
+        return self._tokens(Unit(text, 0, ids, offsets, [], text, None), self.score_ids(ids))
 
     def score_ids(self, ids: list[int]) -> list[tuple]:
         """Per token of one text: (surprisal, entropy, rank, top ids), in windows of `window` tokens whose overlap
@@ -191,6 +191,7 @@ class LanguageModel:
         return UnitPass(self, units, caches, layers)
 
     def _tokens(self, u: Unit, stats: list[tuple]) -> list[TokenScore]:
+        """Token scores with article offsets (a unit's offsets plus where it starts)."""
         text, base = u.text, u.base
         return [
             TokenScore(a + base, b + base, text[a:b] if b > a else self.tokenizer.decode([i]), s, e, r, i, top)
@@ -253,29 +254,6 @@ class LanguageModel:
         (gains,) = units.window_gains([(0, len(context), len(context) + len(original), shifted)])
         return base, [base + g for g in gains]
 
-    def _token(
-        self,
-        text: str,
-        token_id: int,
-        offset: tuple[int, int],
-        s: float,
-        e: float,
-        r: int,
-        alternatives: tuple[int, ...] = (),
-    ) -> TokenScore:
-        start, end = offset
-        piece = text[start:end] if end > start else self.tokenizer.decode([token_id])
-        return TokenScore(
-            start=start,
-            end=end,
-            token=piece,
-            surprisal=s,
-            entropy=e,
-            rank=r,
-            token_id=token_id,
-            alternatives=alternatives,
-        )
-
     def _forward(self, chunks: list[list[int]], want_entropy: bool = True, top_k: int = 5) -> list[list[tuple]]:
         """Run the model over token chunks (each gets the prefix token).
 
@@ -300,7 +278,7 @@ class LanguageModel:
         return input_ids.to(self.device), mask.to(self.device)
 
     def decode(self, input_ids, attention_mask=None, *, position_ids=None, cache=None, use_cache=False, states=False):
-        """The decoder without its vocabulary head (the head is applied in chunks: see `head_logprobs`)."""
+        """The decoder without its vocabulary head (the head is applied in chunks: see `head_logits`)."""
         return self.model.base_model(
             input_ids=input_ids,
             attention_mask=attention_mask,
