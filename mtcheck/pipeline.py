@@ -121,8 +121,8 @@ class Checker:
             k += len(segs)
         sentence_scores = []
         for a, view in zip(articles, views, strict=True):
-            by_start = {passed.units[i].base: passed.units[i].tokens for i in view.indices}
-            sentence_scores.append([by_start.get(s.start) if s.scored else None for s in a.segments])
+            alone = iter(view.segment_tokens())  # one unit per scored segment, in order
+            sentence_scores.append([next(alone) if s.scored else None for s in a.segments])
         return self._reports(articles, views, sentence_scores)
 
     def check_lines(self, articles: list[Article]) -> list[Report]:

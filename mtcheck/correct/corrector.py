@@ -51,7 +51,6 @@ class CorrectorSettings:
     rewrite: bool = True  # ask the instruction-tuned model for one rewrite per major/critical flag
     min_gain: float = 0.5  # nats: a suggestion must make the sentence more probable
     similarity: bool = True  # embedding guard (loads minilm-l6)
-    horizon: int | None = None  # tokens after a change over which a candidate is ranked (None: the sentence end)
 
 
 class Corrector:
@@ -119,7 +118,7 @@ class Corrector:
                 where.append(n)
         if windows:
             assert scores is not None
-            for n, result in zip(where, scores.passed.window_gains(windows, self.settings.horizon), strict=True):
+            for n, result in zip(where, scores.passed.window_gains(windows), strict=True):
                 out[n] = result
         return out
 

@@ -142,6 +142,7 @@ class Detector:
             ("subs", s.substitutes),
             ("gain", f"{s.min_gain}/{s.gain_midpoint}/{s.gain_scale}"),
             ("spike", s.spike_slor),
+            *((("horizon", s.horizon),) if s.horizon is not None else ()),
             ("unigram", unigram),
             (
                 "tagger",
@@ -167,19 +168,9 @@ class Detector:
         hits = [run_rules(a) for a in articles]
         scored = [n for n, s in enumerate(scores) if s is not None and s.tokens]
         if self.signals is not None and scored:
-            signals = self.signals
-            edits = {n: signals.proposals(articles[n], scores[n].tokens) for n in scored}
-            windows, members, owner = [], [], []
-            for n in scored:
-                w, m = signals.windows(articles[n], scores[n], edits[n])
-                windows += w
-                members += m
-                owner += [n] * len(w)
-            raw = scores[scored[0]].passed.window_gains(windows, self.settings.horizon) if windows else []
-            for n in scored:
-                mine = [i for i, o in enumerate(owner) if o == n]
-                gains = signals.gains(edits[n], [members[i] for i in mine], [raw[i] for i in mine])
-                hits[n] += signals.judged(articles[n], edits[n], gains)
+            found = self.signals.hits_many([articles[n] for n in scored], [scores[n] for n in scored])
+            for n, more in zip(scored, found, strict=True):
+                hits[n] += more
         learned: dict[int, tuple] = {}
         if self.learned is not None and scored:
             learned = self._learned_hits([articles[n] for n in scored], [scores[n] for n in scored], hits, scored)

@@ -41,12 +41,8 @@ class UnitPass:
     def __init__(self, lm, units: list[Unit], caches: list[list[tuple]], layers: tuple[int, ...]):
         self.lm = lm
         self.units = units
-        self._kept: list = []
         self._caches = caches  # per batch, per layer: (keys, values) of shape (rows, kv heads, width, head dim)
         self.layers = layers
-
-    def __len__(self) -> int:
-        return len(self.units)
 
     def article(self, indices: range | list[int]) -> ArticleScores:
         """The view of one article whose units are these (in article order)."""
@@ -89,8 +85,8 @@ class UnitPass:
                 ids, offsets = self.lm.tokenize(u.source[u.base : u.base + rel_hi])
                 bases.append((u_index, ids, offsets))
             plan.append((u_index, rel_lo, rel_hi, base_job, variants))
-        base_scores = self.rescore([(u, ids) for u, ids, _o in bases], keep=True)
-        base_units = self._extended([(u, ids) for u, ids, _o in bases], base_scores)
+        base_scores, kept = self._rescore([(u, ids) for u, ids, _o in bases], keep=True)
+        base_units = self._extended([(u, ids) for u, ids, _o in bases], base_scores, kept)
         # 2. every variant, on the cache of the original it differs from, up to its horizon
         jobs: list[tuple[int, list[int], int]] = []  # (unit, candidate ids, index of the first counted token)
         regions: list[float] = []  # per job: log P of the original over the same stretch
@@ -110,8 +106,7 @@ class UnitPass:
                     float(sum(lp for lp, (s, e) in zip(lps, offsets, strict=False) if e > rel_lo and s < cut))
                 )
                 text = u.source[u.base + rel_lo : a] + r + u.source[b : u.base + cut]
-                ids, v_offsets = self.lm.tokenize(context + text)
-                jobs.append((on, ids, sum(1 for _s, e in v_offsets if e <= len(context))))
+                jobs.append((on, *self._ids(context, text)))
         scores = self.rescore([(u, ids) for u, ids, _c in jobs])
         gains = [float(np.sum(lp[c:])) - region for lp, (_u, _i, c), region in zip(scores, jobs, regions, strict=True)]
         out: list[list[float]] = []
@@ -122,14 +117,13 @@ class UnitPass:
             k += n
         return out
 
-    def _extended(self, requests: list[tuple[int, list[int]]], logprobs: list[np.ndarray]) -> list[int]:
-        """Register each rescored original as a unit of its own (its cache was kept), for its variants."""
+    def _extended(self, requests: list[tuple[int, list[int]]], logprobs: list[np.ndarray], caches: list) -> list[int]:
+        """Register each rescored original as a unit of its own (with the cache kept for it), for its variants."""
         out = []
-        for (u_index, ids), lp, cache in zip(requests, logprobs, self._kept, strict=True):
+        for (u_index, ids), lp, cache in zip(requests, logprobs, caches, strict=True):
             u = self.units[u_index]
             self.units.append(Unit(u.text, u.base, ids, [], [], u.source, cache, logprobs=lp))
             out.append(len(self.units) - 1)
-        self._kept = []
         return out
 
     def _ids(self, context: str, text: str) -> tuple[list[int], int]:
@@ -137,11 +131,15 @@ class UnitPass:
         ids, offsets = self.lm.tokenize(context + text)
         return ids, sum(1 for _s, e in offsets if e <= len(context))
 
-    def rescore(self, requests: list[tuple[int, list[int]]], keep: bool = False) -> list[np.ndarray]:
+    def rescore(self, requests: list[tuple[int, list[int]]]) -> list[np.ndarray]:
         """Per request (unit, token ids): the log-probability (nats) of each token, the ids read alone after the
         prefix token. Tokens shared with the start of the unit's own ids are taken from the pass; the rest are
-        computed on the unit's cached keys and values, all requests batched by length. With `keep`, each
-        request's own cache is kept too (in `self._kept`, in order; None where nothing was computed)."""
+        computed on the unit's cached keys and values, all requests batched by length."""
+        return self._rescore(requests)[0]
+
+    def _rescore(self, requests: list[tuple[int, list[int]]], keep: bool = False) -> tuple[list[np.ndarray], list]:
+        """`rescore`, and with `keep` each request's own cache entry (batch, row), in order (None where nothing
+        was computed on a cache)."""
         import torch
 
         lm = self.lm
@@ -228,9 +226,7 @@ class UnitPass:
                     flush()
             batch.append(item)
         flush()
-        if keep:
-            self._kept = kept
-        return [r if r is not None else np.zeros(0) for r in results]
+        return [r if r is not None else np.zeros(0) for r in results], kept
 
     def _keep_rows(self, cache, batch: list, past_len: int, kept: list) -> None:
         """Each row's keys and values, made contiguous (its shared past, then its new tokens), as a cache entry."""

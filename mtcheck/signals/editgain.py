@@ -220,14 +220,18 @@ class LMSignals:
                 gains[n] = gain - edits[n].unigram_delta
         return gains
 
-    def hits(self, article: Article, scores: ArticleScores) -> list[Hit]:
-        """Proposals, rescored on the pass, judged (one article; `Detector.detect_many` batches many)."""
-        edits = self.proposals(article, scores.tokens)
-        if not edits:
-            return []
-        windows, members = self.windows(article, scores, edits)
-        raw = scores.passed.window_gains(windows, self.settings.horizon)
-        return self.judged(article, edits, self.gains(edits, members, raw))
+    def hits_many(self, articles: list[Article], scores: list[ArticleScores]) -> list[list[Hit]]:
+        """Each article's hits: proposals, rescored on the pass (every article's windows in one batched call),
+        judged."""
+        edits = [self.proposals(a, s.tokens) for a, s in zip(articles, scores, strict=True)]
+        grouped = [self.windows(a, s, e) for a, s, e in zip(articles, scores, edits, strict=True)]
+        windows = [w for ws, _members in grouped for w in ws]
+        raw = scores[0].passed.window_gains(windows, self.settings.horizon) if windows else []
+        out, k = [], 0
+        for article, mine, (ws, members) in zip(articles, edits, grouped, strict=True):
+            out.append(self.judged(article, mine, self.gains(mine, members, raw[k : k + len(ws)])))
+            k += len(ws)
+        return out
 
     def judged(self, article: Article, edits: list[Edit], gains: list[float]) -> list[Hit]:
         """Hits from the edits' gains: per word its best edit, when the gain reaches `min_gain` (or a surprisal
