@@ -8,10 +8,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from mtcheck.core.article import Article
+from mtcheck.core.codes import Severity
 from mtcheck.core.errors import InputError, MtcheckError
 from mtcheck.core.report import Report
 from mtcheck.core.signature import Signature
-from mtcheck.correct.corrector import Corrector
+from mtcheck.correct.corrector import Corrector, CorrectorSettings
 from mtcheck.detect.detector import Detector
 from mtcheck.lm.fluency import FluencyScorer
 from mtcheck.lm.model import LanguageModel
@@ -31,25 +32,44 @@ class Outcome:
 
 
 def check_inputs(
-    items: list[Article | InputError], make_checker: Callable[[], Checker], writer: ReportWriter
+    items: list[Article | InputError],
+    make_checker: Callable[[], Checker],
+    writer: ReportWriter,
+    workers: Callable[[], Workers] | None = None,
 ) -> Iterator[Outcome]:
-    """Check every article read (`iter_articles`) and write its reports; the checker is made only when some input
-    was read (a run with nothing to check fails fast, without loading the model). `writer.finish()` is the
-    caller's."""
-    checker = make_checker() if any(not isinstance(i, InputError) for i in items) else None
-    for item in items:
-        if isinstance(item, InputError):
-            writer.fail(item.path, item.cause)
-            yield Outcome(item.path, error=str(item))
-            continue
-        assert checker is not None
-        try:
-            report = checker.check(item)
-        except MtcheckError as exc:
-            writer.fail(item.path, str(exc))
-            yield Outcome(item.path, error=f"{item.path}: {exc}")
-            continue
-        yield Outcome(item.path, summary=writer.write(report))
+    """Check every article read (`iter_articles`) and write its reports, in input order; the checker (or, with
+    `workers`, the worker processes) is made only when some input was read (a run with nothing to check fails
+    fast, without loading the model). `writer.finish()` is the caller's."""
+    articles = [i for i in items if not isinstance(i, InputError)]
+    pool = workers() if workers is not None and articles else None
+    try:
+        if pool is not None:
+            results = pool.map(articles)
+        else:
+            checker = make_checker() if articles else None
+            results = (_checked(checker, a) for a in articles)
+        for item in items:
+            if isinstance(item, InputError):
+                writer.fail(item.path, item.cause)
+                yield Outcome(item.path, error=str(item))
+                continue
+            result = next(results)
+            if isinstance(result, MtcheckError):
+                writer.fail(item.path, str(result))
+                yield Outcome(item.path, error=f"{item.path}: {result}")
+                continue
+            yield Outcome(item.path, summary=writer.write(result))
+    finally:
+        if pool is not None:
+            pool.close()
+
+
+def _checked(checker: Checker | None, article: Article) -> Report | MtcheckError:
+    assert checker is not None
+    try:
+        return checker.check(article)
+    except MtcheckError as exc:
+        return exc
 
 
 def check_line_articles(checker: Checker, articles: list[Article], step: int = 64, progress=None) -> list[Report]:
@@ -79,16 +99,23 @@ class Checker:
         corrections: bool = True,
         source_lang: str | None = None,
         precision: str | None = None,
+        correct_from: str = "minor",
+        threads: int | None = None,
     ):
-        self.lm = LanguageModel(model, device=device, precision=precision)
+        """`correct_from`: the least severe flag that gets suggestions (the gate asks for major: its reports
+        need corrections only where an item is held back). `threads`: torch's CPU threads (default all)."""
+        self.lm = LanguageModel(model, device=device, precision=precision, threads=threads)
         self.detector = Detector(self.lm, source_lang=source_lang)
         self.fluency = FluencyScorer(self.lm.name)
-        self.corrector = Corrector(self.lm) if corrections else None
+        settings = CorrectorSettings(min_severity=Severity(correct_from))
+        self.corrector = Corrector(self.lm, settings) if corrections else None
 
     def signature(self) -> Signature:
         """Every setting that changes the output (short form in each report's `settings.signature`)."""
         corrector = self.corrector.signature() if self.corrector else Signature.of(("corrector", "off"))
         model = Signature.of(("model", f"{self.lm.name}@{self.lm.sha256[:12]}"), ("precision", self.lm.precision))
+        if self.lm.device == "cpu":  # bf16 kernels sum in an order that depends on the thread count
+            model = model + Signature.of(("threads", self.lm.threads))
         return replace(self.detector.signature() + corrector + model, prefix="mtcheck")
 
     def settings(self) -> dict:
@@ -97,17 +124,22 @@ class Checker:
             "signature": self.signature().short(),
             "window": self.lm.window,
             "precision": self.lm.precision,
+            "threads": self.lm.threads if self.lm.device == "cpu" else None,
             "overlap": self.lm.overlap,
             "fluency_calibrated": self.fluency.calibrated,
         }
 
     def check(self, article: Article) -> Report:
-        return self.check_many([article])[0]
+        report = self.check_many([article])[0]
+        _give_back_memory()
+        return report
 
     def check_many(self, articles: list[Article]) -> list[Report]:
         """Articles checked together: one LM pass over all their sentences, each read alone (fluency reads
         them so, as the human reference was read, and the tagger was trained on lines read alone), shared by
-        detection, fluency and the corrections."""
+        detection, fluency and the corrections. Under bf16 an article's numbers then depend a little on its
+        companions (the batch's shapes change the order of sums: docs/architecture.md), so `check` and `gate`
+        pass one article at a time and use processes (`Workers`) for more speed."""
         segments = [[s for s in a.segments if s.scored] for a in articles]
         passed = self.lm.score_units(
             [a.segment_text(s) for a, segs in zip(articles, segments, strict=True) for s in segs],
@@ -147,6 +179,25 @@ class Checker:
         return reports
 
 
+def _give_back_memory() -> None:
+    """Return the freed heap to the system after an article: an article's pass leaves hundreds of MB of freed
+    tensors that glibc keeps, and over a long gate the resident size would climb (2.4 GB over 100 articles
+    without this, docs/results.md). A no-op where there is no glibc."""
+    global _malloc_trim
+    if _malloc_trim is None:
+        try:
+            import ctypes
+
+            _malloc_trim = ctypes.CDLL("libc.so.6").malloc_trim
+        except (OSError, AttributeError):
+            _malloc_trim = False
+    if _malloc_trim:
+        _malloc_trim(0)
+
+
+_malloc_trim = None
+
+
 def in_scored(article: Article, view: ArticleScores) -> ArticleScores | None:
     """An article with nothing scored (all boilerplate) gets no LM evidence."""
     return view if any(s.scored for s in article.segments) and view.indices else None
@@ -163,3 +214,95 @@ def in_scored_segments(article: Article, tokens: list) -> list:
         if i < len(spans) and spans[i][0] <= middle < spans[i][1] + 0.5:
             out.append(t)
     return out
+
+
+# --- checking in several processes (`--jobs N`) ---------------------------------------------------------------
+_worker_checker: Checker | None = None
+_worker_failed: str | None = None
+
+
+def _start_worker(settings: dict) -> None:
+    global _worker_checker, _worker_failed
+    _end_with_parent()
+    try:
+        _worker_checker = Checker(**settings)
+    except MtcheckError as exc:  # reported with the first article: the run fails with this message
+        _worker_failed = str(exc)
+
+
+def _end_with_parent() -> None:
+    """A worker ends when the process that started it does (a gate killed with kill -9 leaves no orphans holding
+    a model's memory): the kernel's parent-death signal on Linux, elsewhere a thread watching the parent id."""
+    import os
+    import signal
+    import threading
+    import time
+
+    parent = os.getppid()
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+def _check_in_worker(article: Article) -> Report:
+    if _worker_checker is None:
+        raise WorkerDied(_worker_failed or "the checker did not start")
+    return _worker_checker.check(article)
+
+
+class WorkerDied(MtcheckError):
+    """A worker process ended without a result: the run fails (no item is to blame)."""
+
+
+class Workers:
+    """`jobs` processes, each with its own Checker built from `settings` (Checker's keyword arguments) and an equal
+    share of the CPU cores; articles go to whichever is free and results come back as futures. Processes are
+    spawned (a forked torch with threads can deadlock) and load the model once each."""
+
+    def __init__(self, jobs: int, settings: dict):
+        import multiprocessing
+        import os
+        from concurrent.futures import ProcessPoolExecutor
+
+        cores = os.cpu_count() or 1
+        settings = {**settings, "threads": max(1, cores // jobs)}
+        self.jobs = jobs
+        self._pool = ProcessPoolExecutor(
+            jobs, mp_context=multiprocessing.get_context("spawn"), initializer=_start_worker, initargs=(settings,)
+        )
+
+    def submit(self, article: Article):
+        return self._pool.submit(_check_in_worker, article)
+
+    def result(self, future) -> Report:
+        """The report, or the checker's own exception; a worker that died is the run's failure, not the item's."""
+        from concurrent.futures.process import BrokenProcessPool
+
+        try:
+            return future.result()
+        except BrokenProcessPool:
+            raise WorkerDied("a checking process died (out of memory?); run again with fewer --jobs") from None
+
+    def map(self, articles: list[Article]) -> Iterator[Report | MtcheckError]:
+        """Every article checked, results in order (an article the checker refused gives its MtcheckError)."""
+        futures = [self.submit(a) for a in articles]
+        for future in futures:
+            try:
+                yield self.result(future)
+            except WorkerDied:
+                raise
+            except MtcheckError as exc:
+                yield exc
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)

@@ -114,6 +114,21 @@ def test_check_command_writes_reports_and_index(tmp_path):
     assert f"{SEED_NEWS.stem}.html" in index and f"{SEED_KOREAN.stem}.html" in index
 
 
+def test_check_with_two_worker_processes(tmp_path):
+    """`--jobs 2`: each seed checked in a worker with one thread, reports written in input order, the thread count
+    recorded (under bf16 it moves log-probabilities a little), the garbles still found."""
+    out = tmp_path / "reports"
+    args = [sys.executable, "-m", "mtcheck", "check", str(ROOT / "seeds"), "--out", str(out), "--jobs", "2"]
+    result = subprocess.run([*args, "--no-corrections", "--quiet"], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    summary = [json.loads(line) for line in (out / "summary.jsonl").read_text().splitlines()]
+    assert [s["id"] for s in summary] == sorted([SEED_NEWS.stem, SEED_KOREAN.stem])
+    report = json.loads((out / f"{SEED_NEWS.stem}.json").read_text())
+    assert report["settings"]["threads"] == 1 and "threads:1" in report["settings"]["signature"]
+    flagged = " ".join(f["text"] for f in report["flags"] if f["severity"] != "minor")
+    assert "NATO He will" in flagged
+
+
 # --- corrections ---------------------------------------------------------------------------------
 
 

@@ -18,3 +18,27 @@ def test_a_translation_loop_is_flagged_and_its_repeats_dropped(checker):
     assert top.source == "rule"
     text = report.article.text
     assert text[: top.start] + top.replacement + text[top.end :] == top.sentence
+
+
+@pytest.mark.model
+def test_the_gates_corrector_leaves_minor_flags_without_suggestions(checker):
+    """`correct_from="major"` (the gate): a major flag gets its suggestions, the same span graded minor none."""
+    from dataclasses import replace
+
+    from mtcheck.core.codes import Severity
+    from mtcheck.correct.corrector import Corrector, CorrectorSettings
+
+    line = "The factory is located in Shaya, Xinjiang Shaya, Xinjiang Shaya, Xinjiang Shaya, Xinjiang, China."
+    article = line_article(line, 0, "t")
+    (report,) = checker.check_lines([article])
+    loop = next(f for f in report.flags if "repeated-phrase" in f.codes)
+    major = replace(loop, severity=Severity.MAJOR, suggestions=())
+    minor = replace(loop, severity=Severity.MINOR, suggestions=())
+    corrector = Corrector(checker.lm, CorrectorSettings(rewrite=False, min_severity=Severity.MAJOR))
+    got_major, got_minor = corrector.suggest(article, [major, minor])
+    assert (
+        got_major.suggestions
+        and got_major.suggestions[0].sentence == "The factory is located in Shaya, Xinjiang, China."
+    )
+    assert got_minor.suggestions == () and got_minor.severity == "minor"
+    assert "for:major" in corrector.signature().short()

@@ -9,9 +9,16 @@ from pathlib import Path
 import click
 from tqdm import tqdm
 
-from mtcheck.cli.options import device_option, model_option, precision_option, quiet_option, source_lang_option
+from mtcheck.cli.options import (
+    device_option,
+    jobs_option,
+    model_option,
+    precision_option,
+    quiet_option,
+    source_lang_option,
+)
 from mtcheck.core.errors import InputError, MtcheckError
-from mtcheck.pipeline import Checker, check_inputs, check_line_articles, iter_articles
+from mtcheck.pipeline import Checker, Workers, check_inputs, check_line_articles, iter_articles
 from mtcheck.reading import read_lines
 from mtcheck.report.lines import line_record
 from mtcheck.report.writer import ReportWriter
@@ -51,6 +58,7 @@ from mtcheck.report.writer import ReportWriter
 @model_option
 @device_option
 @precision_option
+@jobs_option
 @quiet_option
 def check(
     paths: tuple[Path, ...],
@@ -62,6 +70,7 @@ def check(
     model: str | None,
     device: str,
     precision: str,
+    jobs: int,
     quiet: bool,
 ) -> None:
     """Check articles (files or folders of .txt .md .html .json .jsonl) and write a report per article,
@@ -71,19 +80,30 @@ def check(
     not be read, 2 when the run itself failed.
     """
 
+    settings = {
+        "model": model,
+        "device": device,
+        "corrections": corrections,
+        "source_lang": source_lang,
+        "precision": precision,
+    }
+
     def make_checker() -> Checker:
-        return Checker(model, device, corrections=corrections, source_lang=source_lang, precision=precision)
+        return Checker(**settings)  # type: ignore[arg-type]
 
     if lines_file is not None:
         if paths:
             raise click.UsageError("give either PATHS or --lines FILE, not both")
+        if jobs > 1:
+            raise click.UsageError("--jobs is for articles; --lines already batches the lines in one process")
         _check_lines(lines_file, out if out != "reports" else "-", make_checker, quiet)
         return
     if not paths:
         raise click.UsageError("give at least one file or folder to check (e.g. mtcheck check seeds/)")
     writer = ReportWriter(Path(out))
     items = list(iter_articles(paths))
-    outcomes = check_inputs(items, make_checker, writer)
+    workers = (lambda: Workers(jobs, settings)) if jobs > 1 else None
+    outcomes = check_inputs(items, make_checker, writer, workers)
     failed = 0
     bar = tqdm(
         outcomes, total=len(items), desc="checking", unit="article", disable=quiet or len(items) < 2, file=sys.stderr

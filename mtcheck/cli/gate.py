@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from mtcheck.cli.options import device_option, model_option, quiet_option
+from mtcheck.cli.options import device_option, jobs_option, model_option, quiet_option
 from mtcheck.core.errors import MtcheckError
 from mtcheck.gate import run as gating
 from mtcheck.gate.filters import ACCEPT, scores_of
@@ -32,10 +32,11 @@ EXIT_HELP = "Exit status: 0 all items accepted, 1 some quarantined or rejected, 
     "--corrections/--no-corrections",
     default=False,
     show_default=True,
-    help="Also propose corrections in the reports (about 3x slower; decisions do not change).",
+    help="Also propose corrections in the reports, for major and critical flags (decisions do not change).",
 )
 @model_option
 @device_option
+@jobs_option
 @quiet_option
 def gate(
     input_: str | None,
@@ -47,6 +48,7 @@ def gate(
     corrections: bool,
     model: str | None,
     device: str,
+    jobs: int,
     quiet: bool,
 ) -> None:
     """Accept, quarantine or reject each item of INPUT: a folder of article files, a JSONL feed file, or -
@@ -71,13 +73,20 @@ def gate(
 
     resolved = resolve(model)  # name and sha256 without loading the weights: a cached run stays cheap
 
+    settings = {"model": resolved, "device": device, "corrections": corrections, "correct_from": "major"}
+
     def make_checker():
         from mtcheck.pipeline import Checker
 
-        return Checker(resolved, device, corrections=corrections)  # type: ignore[arg-type]
+        return Checker(**settings)  # type: ignore[arg-type]
 
+    workers = None
+    if jobs > 1:
+        from mtcheck.pipeline import Workers
+
+        workers = Workers(jobs, settings)  # processes start (and load the model) with the first item to check
     log = (lambda _m: None) if quiet else gating.stderr_log
-    g = gating.Gate(out, policy, resolved.name, resolved.sha256, make_checker, log)
+    g = gating.Gate(out, policy, resolved.name, resolved.sha256, make_checker, log, workers)
     if watch:  # a service manager stops with SIGTERM: finish the same way as Ctrl-C
         signal.signal(signal.SIGTERM, _interrupt)
         signal.signal(signal.SIGINT, _interrupt)

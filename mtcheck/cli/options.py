@@ -28,3 +28,13 @@ precision_option = click.option(
     show_default=True,
     help="Model numerics: auto = bf16 where the CPU (AVX-512 BF16) or GPU computes it natively, else fp32.",
 )
+jobs_option = click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Worker processes, each with its own copy of the model and an equal share of the CPU cores (about 1 GB "
+    "of memory each). Under bf16 the thread count moves log-probabilities a little, so a flag near a threshold "
+    "can differ from a run with other --jobs; reports record the threads.",
+)

@@ -51,6 +51,7 @@ class CorrectorSettings:
     rewrite: bool = True  # ask the instruction-tuned model for one rewrite per major/critical flag
     min_gain: float = 0.5  # nats: a suggestion must make the sentence more probable
     similarity: bool = True  # embedding guard (loads minilm-l6)
+    min_severity: Severity = Severity.MINOR  # flags below this get no suggestions (the gate asks for major)
 
 
 class Corrector:
@@ -68,6 +69,7 @@ class Corrector:
             ("rewrite", "yes" if s.rewrite else "no"),
             ("min_gain", s.min_gain),
             ("similarity", guards.MIN_SIMILARITY if s.similarity else "off"),
+            *((("for", s.min_severity.value),) if s.min_severity != Severity.MINOR else ()),
         )
 
     @property
@@ -87,15 +89,16 @@ class Corrector:
         article's share of the one pass (`scores`), every flag's candidates are ranked in one batch on its cache."""
         rewrites: dict[int, str | None] = {}
         if self.settings.rewrite:
-            wanted = [i for i, f in enumerate(flags) if Severity(f.severity).at_least(Severity.MAJOR)]
+            wanted = [i for i, f in enumerate(flags) if Severity(f.severity).at_least(Severity.MAJOR)]  # rewrite
             windows = [_window(article, flags[i].start, _edit_end(article, flags[i])) for i in wanted]
             texts = [article.text[lo:hi] for lo, hi, _ctx in windows]
             rewrites = dict(zip(wanted, self.rewriter.rewrite_many(texts), strict=True))
-        plans = [self._plan(article, flag, rewrites.get(i)) for i, flag in enumerate(flags)]
+        wanted = [Severity(f.severity).at_least(self.settings.min_severity) for f in flags]
+        plans = [self._plan(article, flag, rewrites.get(i)) if wanted[i] else None for i, flag in enumerate(flags)]
         gains = self._gains(article, plans, scores)
         return [
-            flag.with_suggestions(*self._ranked(article, flag, plan, raw))
-            for flag, plan, raw in zip(flags, plans, gains, strict=True)
+            flag.with_suggestions(*self._ranked(article, flag, plan, raw)) if want else flag
+            for flag, plan, raw, want in zip(flags, plans, gains, wanted, strict=True)
         ]
 
     def _gains(self, article: Article, plans: list, scores: ArticleScores | None) -> list:
@@ -110,9 +113,10 @@ class Corrector:
             variants = [(c.start, c.end, c.replacement) for c in candidates]
             window = scores.window(lo, hi, variants, context_start(article, lo)) if scores is not None else None
             if window is None:
-                out[n] = self.lm.score_edits(
+                base, scored = self.lm.score_edits(
                     context, article.text[lo:hi], [(a - lo, b - lo, r) for a, b, r in variants]
                 )
+                out[n] = [x - base for x in scored]
             else:
                 windows.append(window)
                 where.append(n)

@@ -26,6 +26,7 @@ import os
 import re
 import sys
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -49,6 +50,7 @@ from mtcheck.gate.filters import (
 )
 from mtcheck.gate.policy import Policy
 from mtcheck.gate.store import Decided, Ledger, gate_header, item_key, now, read_written
+from mtcheck.pipeline import WorkerDied, Workers
 from mtcheck.reading.formats import SUPPORTED_SUFFIXES, feed_item_article, read_articles
 
 
@@ -97,6 +99,72 @@ def _safe_name(text: str) -> str:
 
 def _unreadable(message: str) -> GateReason:
     return GateReason(QUARANTINE, "unreadable", f"unreadable: {message}")
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    articles: list[Article]
+    reasons: list[GateReason]  # why parts of it could not be read
+    value: Any  # the parsed JSON of a feed line
+    stored: list[Report] | None  # reports of this content from an earlier run, when they fit
+
+
+@dataclass(frozen=True)
+class _Done:
+    """A check done in this process, shaped like a future."""
+
+    report: Report | None
+    error: BaseException | None
+
+    @staticmethod
+    def of(check: Callable[[Article], Report], article: Article) -> _Done:
+        try:
+            return _Done(check(article), None)
+        except Exception as exc:  # noqa: BLE001 - raised again when the item is decided
+            return _Done(None, exc)
+
+    def done(self) -> bool:
+        return True
+
+    def result(self) -> Report:
+        if self.error is not None:
+            raise self.error
+        assert self.report is not None
+        return self.report
+
+
+_TICK = object()  # "nothing arrived for a while" (see _ticking)
+
+
+def _ticking(items: Iterator[Item], every: float = 0.5) -> Iterator[Any]:
+    """The items, read in a thread, with _TICK whenever none arrived for `every` seconds: a slow stream (stdin,
+    --watch) still gets the decisions the workers finished written out while it waits for the next line."""
+    import queue
+    import threading
+
+    box: queue.Queue = queue.Queue(maxsize=64)
+    end = object()
+
+    def read() -> None:
+        try:
+            for item in items:
+                box.put(item)
+        except BaseException as exc:  # noqa: BLE001 - handed to the reading side
+            box.put(exc)
+        box.put(end)
+
+    threading.Thread(target=read, daemon=True).start()
+    while True:
+        try:
+            got = box.get(timeout=every)
+        except queue.Empty:
+            yield _TICK
+            continue
+        if got is end:
+            return
+        if isinstance(got, BaseException):
+            raise got
+        yield got
 
 
 # --- inputs ----------------------------------------------------------------------------------------
@@ -167,6 +235,7 @@ class Gate:
         model_sha256: str,
         make_checker: Callable[[], Any],
         log: Callable[[str], None] | None = None,
+        workers: Workers | None = None,
     ):
         self.out = out
         self.policy = policy
@@ -174,6 +243,7 @@ class Gate:
         self.model_sha = model_sha256
         self._make_checker = make_checker
         self._checker: Any = None
+        self._workers = workers  # `--jobs N`: checks run in these processes; decisions are written here
         self.log = log or (lambda _m: None)
         self.ledger = Ledger(out, self.log)
         self.tally = Tally(recovered=self.ledger.recovered)
@@ -191,17 +261,40 @@ class Gate:
         return None
 
     def run(self, items: Iterator[Item]) -> Tally:
-        """One pass over the items. `decided` adds up over passes (--watch); `skipped` counts this pass."""
+        """One pass over the items. `decided` adds up over passes (--watch); `skipped` counts this pass.
+
+        With worker processes (`workers`), up to two items per worker are in flight; decisions are still written
+        one at a time, in input order, by this process alone."""
         start = time.monotonic()
         self.tally.skipped = dict.fromkeys(DECISIONS, 0)
-        for item in items:
+        pending: deque[tuple[Item, _Prepared, list]] = deque()
+        ahead = 2 * self._workers.jobs if self._workers is not None else 0
+        source = _ticking(items) if self._workers is not None else items
+        for item in source:
+            if item is _TICK:  # nothing new for a while: write what the workers have finished
+                while pending and all(f.done() for f in pending[0][2]):
+                    self._finish(*pending.popleft())
+                continue
+            if any(p[0].key == item.key for p in pending):  # the same item again: decide the first one first
+                while pending:
+                    self._finish(*pending.popleft())
             known = self.is_done(item)
             if known:
                 self.tally.skipped[known.decision] += 1
                 continue
-            self.gate(item)
+            prepared = self._prepare(item)
+            pending.append((item, prepared, self._submit(prepared)))
+            while len(pending) > ahead:
+                self._finish(*pending.popleft())
+        while pending:
+            self._finish(*pending.popleft())
         self.tally.seconds += time.monotonic() - start
         return self.tally
+
+    def gate(self, item: Item) -> str:
+        """Decide one item and write it out (in this process)."""
+        prepared = self._prepare(item)
+        return self._finish(item, prepared, self._submit(prepared))
 
     def _articles(self, item: Item) -> tuple[list[Article], list[GateReason], Any]:
         """The item's articles, the reasons it could not be read, and its parsed JSON (lines)."""
@@ -219,24 +312,43 @@ class Gate:
         # The gate's key, also when the item's own id field was not a string: a new article, not an edited one.
         return [replace(got, id=item.id)], [], value
 
-    def gate(self, item: Item) -> str:
-        reports: list[Report] = []
-        value: Any = None
+    def _prepare(self, item: Item) -> _Prepared:
+        """Read the item; find reports of it from an earlier run."""
         try:
             articles, reasons, value = self._articles(item)
         except Exception as exc:  # noqa: BLE001 - an unparseable item is kept, quarantined
-            articles, reasons = [], [_unreadable(f"{type(exc).__name__}: {exc}")]
-        stored = self._stored_reports(item, articles)
-        # Built outside the try: a model that cannot load fails the run (exit 2), it is no item's fault.
-        checker = self.checker if articles and stored is None else None
+            articles, reasons, value = [], [_unreadable(f"{type(exc).__name__}: {exc}")], None
+        return _Prepared(articles, reasons, value, self._stored_reports(item, articles))
+
+    def _submit(self, prepared: _Prepared) -> list:
+        """The item's checks, started: futures in worker processes, or done here and now."""
+        if not prepared.articles or prepared.stored is not None:
+            return []
+        if self._workers is not None:
+            return [self._workers.submit(a) for a in prepared.articles]
+        # Built outside any try: a model that cannot load fails the run (exit 2), it is no item's fault.
+        checker = self.checker
+        return [_Done.of(checker.check, a) for a in prepared.articles]
+
+    def _finish(self, item: Item, prepared: _Prepared, futures: list) -> str:
+        """Decide the item from its reports and write it out: report/copy, decision line, audit, state."""
+        articles, reasons, value = prepared.articles, prepared.reasons, prepared.value
+        reports: list[Report] = []
         try:
             for i, article in enumerate(articles):
-                report = stored[i] if stored is not None else checker.check(article)
+                if prepared.stored is not None:
+                    report = prepared.stored[i]
+                elif self._workers is not None:
+                    report = self._workers.result(futures[i])
+                else:
+                    report = futures[i].result()
                 reports.append(report)
                 _, found = decide(report, self.policy)
                 if len(articles) > 1:  # several articles in one file: say which one
                     found = [replace(r, message=f"{article.id}: {r.message}") for r in found]
                 reasons = [*reasons, *found]
+        except WorkerDied:
+            raise
         except Exception as exc:  # noqa: BLE001 - any crash of the checker quarantines the item, the run goes on
             message = " ".join(str(exc).split())[:300]
             reasons = [GateReason(QUARANTINE, "checker-error", f"the checker failed: {type(exc).__name__}: {message}")]
@@ -336,6 +448,8 @@ class Gate:
                 (self.out / rel).unlink(missing_ok=True)
 
     def close(self) -> None:
+        if self._workers is not None:
+            self._workers.close()
         self.ledger.close()
 
 

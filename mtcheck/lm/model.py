@@ -56,7 +56,9 @@ class LanguageModel:
         overlap: int = 256,
         batch_tokens: int = 2048,
         precision: str | None = None,
+        threads: int | None = None,
     ):
+        """`threads`: CPU threads for torch (default: every core; `--jobs N` workers share them out)."""
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
         from transformers.utils import logging as hf_logging
@@ -66,8 +68,9 @@ class LanguageModel:
         self.resolved = model if isinstance(model, ResolvedModel) else resolve(model)
         self.device = pick_device(device)
         self.precision = pick_precision(precision, self.device)
+        self.threads = threads or max(1, os.cpu_count() or 1)
         if self.device == "cpu":
-            torch.set_num_threads(max(1, os.cpu_count() or 1))
+            torch.set_num_threads(self.threads)
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(self.resolved.path)
             self.model = AutoModelForCausalLM.from_pretrained(self.resolved.path, dtype=torch.float32)
@@ -105,6 +108,7 @@ class LanguageModel:
             "overlap": self.overlap,
             "device": self.device,
             "precision": self.precision,
+            **({"threads": self.threads} if self.device == "cpu" else {}),
         }
 
     # -- tokenising -----------------------------------------------------------------------------------
@@ -144,7 +148,6 @@ class LanguageModel:
         `sources[i]`, the article it is part of (token offsets come out as article offsets); `layers`: hidden
         states kept per token (for a tagger that reads them). A text longer than the window is read in windows
         and not cached."""
-        import torch
 
         bases = bases or [0] * len(texts)
         sources = sources or texts
@@ -153,42 +156,75 @@ class LanguageModel:
             ids, offsets = self.tokenize(text)
             units.append(Unit(text, base, ids, offsets, [], source, None))
         caches: list[list[tuple]] = []
-        order = sorted(range(len(units)), key=lambda i: len(units[i].ids))
-        batch: list[int] = []
-
-        def flush() -> None:
-            if not batch:
-                return
-            input_ids, mask = self._padded([units[i].ids for i in batch])
-            with torch.inference_mode():
-                out = self.decode(input_ids, mask, use_cache=True, states=bool(layers))
-                stats = self._stats_per_row(
-                    out.last_hidden_state, input_ids, [len(units[i].ids) for i in batch], True, 5
-                )
-                picked = torch.cat([out.hidden_states[k] for k in layers], -1).half().cpu().numpy() if layers else None
-            caches.append([(layer.keys, layer.values) for layer in out.cache.layers])
-            for row, i in enumerate(batch):
-                u = units[i]
-                u.tokens = self._tokens(u, stats[row])
-                u.cache = (len(caches) - 1, row)
-                if picked is not None:
-                    u.states = picked[row, 1 : len(u.ids) + 1]
-            batch.clear()
-
-        for i in order:
+        # Packed, not padded: several units share a row (each sees only itself), so a batch is all real tokens.
+        # Rows are filled longest first; a unit's results depend only on its own article's packing.
+        fits = [i for i in range(len(units)) if 0 < len(units[i].ids) <= self.window - 1]
+        for i in range(len(units)):
             u = units[i]
-            if not u.ids:
-                continue
-            if len(u.ids) > self.window - 1:
+            if len(u.ids) > self.window - 1:  # longer than the window: read in windows, not cached
                 u.tokens = self._tokens(u, self.score_ids(u.ids))
                 if layers:
                     u.states = np.zeros((len(u.ids), self.model.config.hidden_size * len(layers)), np.float16)
-                continue
-            if batch and (len(u.ids) + 1) * (len(batch) + 1) > self.batch_tokens:
-                flush()
-            batch.append(i)
-        flush()
+        fits.sort(key=lambda i: -len(units[i].ids))
+        width = max([ROW_TOKENS] + [len(units[i].ids) + 1 for i in fits[:1]])
+        rows: list[list[int]] = []  # unit indices per row
+        room: list[int] = []
+        for i in fits:
+            need = len(units[i].ids) + 1
+            row = next((r for r, free in enumerate(room) if free >= need), None)
+            if row is None:
+                rows.append([])
+                room.append(width)
+                row = len(rows) - 1
+            rows[row].append(i)
+            room[row] -= need
+        per_batch = max(1, self.batch_tokens // width)
+        for lo in range(0, len(rows), per_batch):
+            self._packed_batch(units, rows[lo : lo + per_batch], width, layers, caches)
         return UnitPass(self, units, caches, layers)
+
+    def _packed_batch(
+        self, units: list[Unit], rows: list[list[int]], width: int, layers: tuple[int, ...], caches: list
+    ) -> None:
+        """One forward over rows of packed units: each unit is the prefix token and its ids at its own offset,
+        with positions from 0 and attention only within itself; its cache entry is (batch, row, offset)."""
+        import torch
+
+        input_ids = torch.full((len(rows), width), self.prefix_token_id, dtype=torch.long)
+        positions = torch.zeros((len(rows), width), dtype=torch.long)
+        mask = torch.eye(width, dtype=torch.bool).repeat(len(rows), 1, 1, 1)  # padding sees itself (no NaN rows)
+        place: list[tuple[int, int, int]] = []  # (unit, row, offset)
+        for r, members in enumerate(rows):
+            at = 0
+            for i in members:
+                n = len(units[i].ids) + 1
+                input_ids[r, at + 1 : at + n] = torch.tensor(units[i].ids, dtype=torch.long)
+                positions[r, at : at + n] = torch.arange(n)
+                mask[r, 0, at : at + n, at : at + n] = torch.tril(torch.ones((n, n), dtype=torch.bool))
+                place.append((i, r, at))
+                at += n
+        rows_index = torch.cat([torch.full((len(units[i].ids),), r, dtype=torch.long) for i, r, _a in place])
+        cols_index = torch.cat([at + torch.arange(len(units[i].ids), dtype=torch.long) for i, _r, at in place])
+        dev = self.device
+        with torch.inference_mode():
+            out = self.decode(
+                input_ids.to(dev), mask.to(dev), position_ids=positions.to(dev), use_cache=True, states=bool(layers)
+            )
+            targets = input_ids.to(dev)[rows_index.to(dev), cols_index.to(dev) + 1]
+            stats = self._stats_at(out.last_hidden_state[rows_index.to(dev), cols_index.to(dev)], targets, True, 5)
+            picked = None
+            if layers:
+                states = torch.cat([out.hidden_states[k] for k in layers], -1)
+                picked = states[rows_index.to(dev), cols_index.to(dev) + 1].half().cpu().numpy()
+        caches.append([(layer.keys, layer.values) for layer in out.cache.layers])
+        k = 0
+        for i, r, at in place:
+            u, n = units[i], len(units[i].ids)
+            u.tokens = self._tokens(u, stats[k : k + n])
+            u.cache = (len(caches) - 1, r, at)
+            if picked is not None:
+                u.states = picked[k : k + n]
+            k += n
 
     def _tokens(self, u: Unit, stats: list[tuple]) -> list[TokenScore]:
         """Token scores with article offsets (a unit's offsets plus where it starts)."""
@@ -297,15 +333,23 @@ class LanguageModel:
     def _stats_per_row(
         self, hidden, input_ids, lengths: list[int], want_entropy: bool, top_k: int
     ) -> list[list[tuple]]:
-        """Per row, per token: (surprisal, entropy, rank, top-k ids), from the hidden states that predict it.
-        The vocabulary head runs on the real tokens only, a few hundred at a time: a batch's logits at once
-        would take gigabytes."""
+        """Per row of a right-padded batch, per token: (surprisal, entropy, rank, top-k ids)."""
         import torch
 
         rows = torch.cat([torch.full((n,), r, dtype=torch.long) for r, n in enumerate(lengths)]).to(hidden.device)
         cols = torch.cat([torch.arange(n, dtype=torch.long) for n in lengths]).to(hidden.device)
-        targets = input_ids[rows, cols + 1]
-        picked = hidden[rows, cols]
+        flat = self._stats_at(hidden[rows, cols], input_ids[rows, cols + 1], want_entropy, top_k)
+        out, k = [], 0
+        for n in lengths:
+            out.append(flat[k : k + n])
+            k += n
+        return out
+
+    def _stats_at(self, picked, targets, want_entropy: bool, top_k: int) -> list[tuple]:
+        """Per hidden state (N, H) and the token it predicts (N): (surprisal, entropy, rank, top-k ids). The
+        vocabulary head runs a few hundred states at a time: a batch's logits at once would take gigabytes."""
+        import torch
+
         surprisal, entropy, rank, top = [], [], [], []
         for lo in range(0, len(targets), HEAD_CHUNK):
             # on the logits themselves, not a materialised log-softmax: log p = logit - logsumexp, the rank
@@ -319,15 +363,13 @@ class LanguageModel:
                 entropy.append(lse - (probs * logits).sum(-1))
                 rank.append((logits > target).sum(-1) + 1)
                 top.append(logits.topk(top_k, dim=-1).indices)
+        if not surprisal:
+            return []
         s = torch.cat(surprisal).cpu().tolist()
         e = torch.cat(entropy).cpu().tolist() if want_entropy else [0.0] * len(s)
         r = torch.cat(rank).cpu().tolist() if want_entropy else [1] * len(s)
         t = [tuple(x) for x in torch.cat(top).cpu().tolist()] if want_entropy else [()] * len(s)
-        out, k = [], 0
-        for n in lengths:
-            out.append([(s[i], e[i], int(r[i]), t[i]) for i in range(k, k + n)])
-            k += n
-        return out
+        return [(s[i], e[i], int(r[i]), t[i]) for i in range(len(s))]
 
     def target_logprobs(self, hidden, targets):
         """log p(target) for each hidden state (N, H) and target id (N), in chunks of the vocabulary head."""
@@ -340,6 +382,7 @@ class LanguageModel:
         return torch.cat(out) if out else torch.zeros(0)
 
 
+ROW_TOKENS = 128  # the narrowest row of a packed pass (attention costs grow with a row's width)
 HEAD_CHUNK = 128  # tokens per call of the vocabulary head (128 x 49,152 float32 logits = 25 MB)
 
 

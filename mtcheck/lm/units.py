@@ -25,7 +25,7 @@ class Unit:
     offsets: list[tuple[int, int]]  # unit-relative character spans of the tokens
     tokens: list[TokenScore]  # article offsets
     source: str  # the article the unit is part of (a window may read on past the unit's end)
-    cache: tuple[int, int] | None  # (batch, row) of its key-value cache; None: read in windows, not cached
+    cache: tuple[int, int, int] | None  # (batch, row, offset) of its key-value cache; None: not cached
     states: np.ndarray | None = None  # (tokens, layers x hidden) float16, the LM's states at each token
     logprobs: np.ndarray | None = None  # per token (a rescored original has these, and no token scores)
 
@@ -140,7 +140,6 @@ class UnitPass:
     def _rescore(self, requests: list[tuple[int, list[int]]], keep: bool = False) -> tuple[list[np.ndarray], list]:
         """`rescore`, and with `keep` each request's own cache entry (batch, row), in order (None where nothing
         was computed on a cache)."""
-        import torch
 
         lm = self.lm
         results: list[np.ndarray | None] = [None] * len(requests)
@@ -159,88 +158,111 @@ class UnitPass:
             shared = min(shared, len(ids) - 1)  # at least one token computed (so that a cache comes out)
             known = known[:shared]
             work.append((n, u, shared, ids, known))
-        work.sort(key=lambda w: len(w[3]) - w[2])
-        batch: list = []
-
-        def flush() -> None:
-            if not batch:
-                return
-            past_len = max(w[2] for w in batch)
-            width = max(len(w[3]) - w[2] for w in batch)
-            rows = len(batch)
-            input_ids = torch.full((rows, width), lm.prefix_token_id, dtype=torch.long)
-            positions = torch.zeros((rows, width), dtype=torch.long)
-            mask = torch.zeros((rows, 1, width, past_len + width), dtype=torch.bool)
-            causal = torch.tril(torch.ones((width, width), dtype=torch.bool))
-            targets, where = [], []
-            for g, (_n, _u, shared, ids, _k) in enumerate(batch):
-                inputs = ([lm.prefix_token_id] + ids)[shared : len(ids)]  # position j holds ids[j - 1]
-                input_ids[g, : len(inputs)] = torch.tensor(inputs, dtype=torch.long)
-                positions[g] = shared + torch.arange(width)
-                mask[g, 0, :, :shared] = True
-                mask[g, 0, :, past_len:] = causal
-                targets += ids[shared:]
-                where += [(g, k) for k in range(len(inputs))]
-            cache = None
-            if past_len:
-                layers = []
-                for layer in range(len(self._caches[0])):
-                    keys, values = [], []
-                    for _n, u, shared, _ids, _k in batch:
-                        b, r = u.cache
-                        k_full, v_full = self._caches[b][layer]
-                        keys.append(_padded_past(k_full[r, :, :shared], past_len))
-                        values.append(_padded_past(v_full[r, :, :shared], past_len))
-                    layers.append((torch.stack(keys), torch.stack(values)))
-                cache = _cache_from(layers)
-            with torch.inference_mode():
-                hidden = lm.decode(
-                    input_ids.to(lm.device),
-                    mask.to(lm.device),
-                    position_ids=positions.to(lm.device),
-                    cache=cache,
-                    use_cache=cache is not None or keep,
-                )
-                if keep:
-                    self._keep_rows(hidden.cache, batch, past_len, kept)
-                hidden = hidden.last_hidden_state
-                g_index = torch.tensor([g for g, _k in where], dtype=torch.long, device=hidden.device)
-                k_index = torch.tensor([k for _g, k in where], dtype=torch.long, device=hidden.device)
-                lps = lm.target_logprobs(
-                    hidden[g_index, k_index], torch.tensor(targets, dtype=torch.long, device=hidden.device)
-                )
-                lps = lps.double().cpu().numpy()
-            k = 0
-            for n, _u, shared, ids, known in batch:
-                new = len(ids) - shared
-                results[n] = np.concatenate([known, lps[k : k + new]])
-                k += new
-            batch.clear()
-
-        for item in work:  # shortest first: a batch is as wide as its last (longest) item
-            new = len(item[3]) - item[2]
-            if batch:
-                narrowest = len(batch[0][3]) - batch[0][2]
-                too_wide = new > 1.25 * narrowest + 4  # padding would cost more than another call
-                if too_wide or (len(batch) + 1) * new > RESCORE_TOKENS or len(batch) >= RESCORE_ROWS:
-                    flush()
-            batch.append(item)
-        flush()
+        # Packed rows: each row holds several requests, their pasts side by side in the cache and their new tokens
+        # side by side in the input, each new token seeing only its own past and its own earlier tokens.
+        work.sort(key=lambda w: -(len(w[3]) - w[2]))
+        if work:
+            new_width = max(RESCORE_ROW, len(work[0][3]) - work[0][2])
+            past_width = max(4 * new_width, *(w[2] for w in work))
+            rows: list[list] = []
+            room: list[list[int]] = []  # per row: free new slots, free past slots
+            for item in work:
+                new, past = len(item[3]) - item[2], item[2]
+                r = next((k for k, (fn, fp) in enumerate(room) if fn >= new and fp >= past), None)
+                if r is None:
+                    rows.append([])
+                    room.append([new_width, past_width])
+                    r = len(rows) - 1
+                rows[r].append(item)
+                room[r][0] -= new
+                room[r][1] -= past
+            per_batch = max(1, RESCORE_TOKENS // new_width)
+            for lo in range(0, len(rows), per_batch):
+                self._packed_rescore(rows[lo : lo + per_batch], new_width, keep, results, kept)
         return [r if r is not None else np.zeros(0) for r in results], kept
 
-    def _keep_rows(self, cache, batch: list, past_len: int, kept: list) -> None:
-        """Each row's keys and values, made contiguous (its shared past, then its new tokens), as a cache entry."""
+    def _packed_rescore(self, rows: list[list], width: int, keep: bool, results: list, kept: list) -> None:
+        """One forward over rows of packed requests (request, unit, shared, ids, known): the new tokens of each
+        on its unit's cached past."""
         import torch
 
-        for g, (n, _u, shared, ids, _k) in enumerate(batch):
+        lm = self.lm
+        past_len = max(sum(w[2] for w in row) for row in rows)
+        input_ids = torch.full((len(rows), width), lm.prefix_token_id, dtype=torch.long)
+        positions = torch.zeros((len(rows), width), dtype=torch.long)
+        mask = torch.zeros((len(rows), 1, width, past_len + width), dtype=torch.bool)
+        mask[:, 0, :, past_len:] = torch.eye(width, dtype=torch.bool)  # padding sees itself (no NaN rows)
+        places = []  # (item, row, past offset, new offset)
+        r_index, k_index, targets = [], [], []
+        for r, row in enumerate(rows):
+            pa = na = 0
+            for item in row:
+                _n, _u, shared, ids, _k = item
+                new = len(ids) - shared
+                inputs = ([lm.prefix_token_id] + ids)[shared : len(ids)]  # slot k holds ids[shared + k - 1]
+                input_ids[r, na : na + new] = torch.tensor(inputs, dtype=torch.long)
+                positions[r, na : na + new] = shared + torch.arange(new)
+                mask[r, 0, na : na + new, pa : pa + shared] = True
+                block = torch.tril(torch.ones((new, new), dtype=torch.bool))
+                mask[r, 0, na : na + new, past_len + na : past_len + na + new] = block
+                places.append((item, r, pa, na))
+                r_index += [r] * new
+                k_index += range(na, na + new)
+                targets += ids[shared:]
+                pa += shared
+                na += new
+        cache = None
+        if past_len:
+            layers = []
+            for layer in range(len(self._caches[0])):
+                like = self._caches[0][layer][0]
+                keys = like.new_zeros((len(rows), like.shape[1], past_len, like.shape[3]))  # on the cache's device
+                values = torch.zeros_like(keys)
+                for (_n, u, shared, _ids, _k), r, pa, _na in places:
+                    if shared:
+                        b, row, at = u.cache
+                        k_full, v_full = self._caches[b][layer]
+                        keys[r, :, pa : pa + shared] = k_full[row, :, at : at + shared]
+                        values[r, :, pa : pa + shared] = v_full[row, :, at : at + shared]
+                layers.append((keys, values))
+            cache = _cache_from(layers)
+        dev = lm.device
+        with torch.inference_mode():
+            out = lm.decode(
+                input_ids.to(dev),
+                mask.to(dev),
+                position_ids=positions.to(dev),
+                cache=cache,
+                use_cache=cache is not None or keep,
+            )
+            if keep:
+                self._keep_rows(out.cache, places, past_len, kept)
+            hidden = out.last_hidden_state
+            picked = hidden[torch.tensor(r_index, device=dev), torch.tensor(k_index, device=dev)]
+            lps = lm.target_logprobs(picked, torch.tensor(targets, dtype=torch.long, device=dev))
+            lps = lps.double().cpu().numpy()
+        k = 0
+        for (n, _u, shared, ids, known), _r, _pa, _na in places:
+            new = len(ids) - shared
+            results[n] = np.concatenate([known, lps[k : k + new]])
+            k += new
+
+    def _keep_rows(self, cache, places: list, past_len: int, kept: list) -> None:
+        """Each request's keys and values, made contiguous (its shared past, then its new tokens), as a cache
+        entry of its own."""
+        import torch
+
+        for (n, _u, shared, ids, _k), r, pa, na in places:
             new = len(ids) - shared
             rows = []
             for layer in cache.layers:
-                k = torch.cat([layer.keys[g, :, :shared], layer.keys[g, :, past_len : past_len + new]], 1)
-                v = torch.cat([layer.values[g, :, :shared], layer.values[g, :, past_len : past_len + new]], 1)
+                k, v = (
+                    torch.cat([t[r, :, pa : pa + shared], t[r, :, past_len + na : past_len + na + new]], 1)
+                    for t in (layer.keys, layer.values)
+                )
                 rows.append((k[None], v[None]))
             self._caches.append(rows)
-            kept[n] = (len(self._caches) - 1, 0)
+            kept[n] = (len(self._caches) - 1, 0, 0)
 
 
 Window = tuple[int, int, int, list[tuple[int, int, str]]]  # (unit, lo, hi, variants (a, b, replacement))
@@ -281,7 +303,7 @@ class ArticleScores:
 
 
 RESCORE_TOKENS = 1024  # new tokens per rescoring batch (rows x width)
-RESCORE_ROWS = 64
+RESCORE_ROW = 64  # the narrowest row of new tokens (its pasts get four times as many slots)
 
 
 def _cut(offsets: list[tuple[int, int]], changed_to: int, end: int, horizon: int | None) -> int:
@@ -301,16 +323,6 @@ def _common_prefix(a: list[int], b: list[int]) -> int:
             break
         n += 1
     return n
-
-
-def _padded_past(tensor, length: int):
-    """(kv heads, n, head dim) right-padded with zeros to `length` positions (masked out, never read)."""
-    import torch
-
-    if tensor.shape[1] == length:
-        return tensor
-    pad = torch.zeros((tensor.shape[0], length - tensor.shape[1], tensor.shape[2]), dtype=tensor.dtype)
-    return torch.cat([tensor, pad.to(tensor.device)], 1)
 
 
 def _cache_from(layers: list[tuple]):

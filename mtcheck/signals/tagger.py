@@ -241,16 +241,18 @@ class Tagger:
         torch = self._torch
         if self.lm_states is not None and states is None:
             raise ValueError("this tagger reads the language model's word states: pass them")
-        out: list[np.ndarray] = []
-        for lo in range(0, len(sentences), batch_size):
-            chunk = sentences[lo : lo + batch_size]
-            batch = [
-                (encode_words(self.tokenizer, text, spans), (feats - self.mean) / self.std)
-                for text, spans, feats in chunk
-            ]
+        out: list[np.ndarray | None] = [None] * len(sentences)
+        encoded = [encode_words(self.tokenizer, text, spans) for text, spans, _f in sentences]
+        order = sorted(
+            range(len(sentences)), key=lambda i: len(encoded[i].input_ids)
+        )  # similar lengths: little padding
+        for lo in range(0, len(order), batch_size):
+            members = order[lo : lo + batch_size]
+            chunk = [sentences[i] for i in members]
+            batch = [(encoded[i], (sentences[i][2] - self.mean) / self.std) for i in members]
             rows = None
             if self.lm_states is not None and states is not None:
-                rows = [self.lm_states.rows(st) for st in states[lo : lo + batch_size]]
+                rows = [self.lm_states.rows(states[i]) for i in members]
             tensors = [t.to(self.device) for t in collate(batch, self.tokenizer.pad_token_id or 0, rows)]
             with (
                 torch.inference_mode(),
@@ -258,8 +260,9 @@ class Tagger:
             ):
                 logits, _hter = self.net(*tensors)
             logits = logits.float().cpu().numpy()
-            out += [logits[i, : len(spans)] for i, (_text, spans, _f) in enumerate(chunk)]
-        return out
+            for row, (i, (_text, spans, _f)) in enumerate(zip(members, chunk, strict=True)):
+                out[i] = logits[row, : len(spans)]
+        return out  # type: ignore[return-value]
 
 
 class TaggerEnsemble:
