@@ -15,7 +15,7 @@ import numpy as np
 from mtcheck.core.errors import MtcheckError
 from mtcheck.core.types import TokenScore
 from mtcheck.lm.store import ResolvedModel, resolve
-from mtcheck.lm.units import Unit, UnitPass
+from mtcheck.lm.units import Unit, UnitPass, first_fit
 
 PRECISIONS = ("auto", "bf16", "fp32")
 
@@ -167,17 +167,8 @@ class LanguageModel:
                     u.states = np.zeros((len(u.ids), self.model.config.hidden_size * len(layers)), np.float16)
         fits.sort(key=lambda i: -len(units[i].ids))
         width = max([ROW_TOKENS] + [len(units[i].ids) + 1 for i in fits[:1]])
-        rows: list[list[int]] = []  # unit indices per row
-        room: list[int] = []
-        for i in fits:
-            need = len(units[i].ids) + 1
-            row = next((r for r, free in enumerate(room) if free >= need), None)
-            if row is None:
-                rows.append([])
-                room.append(width)
-                row = len(rows) - 1
-            rows[row].append(i)
-            room[row] -= need
+        packed = first_fit([(len(units[i].ids) + 1,) for i in fits], (width,))
+        rows = [[fits[k] for k in row] for row in packed]  # unit indices per row
         per_batch = max(1, self.batch_tokens // width)
         for lo in range(0, len(rows), per_batch):
             self._packed_batch(units, rows[lo : lo + per_batch], width, layers, caches)

@@ -138,9 +138,8 @@ class UnitPass:
         return self._rescore(requests)[0]
 
     def _rescore(self, requests: list[tuple[int, list[int]]], keep: bool = False) -> tuple[list[np.ndarray], list]:
-        """`rescore`, and with `keep` each request's own cache entry (batch, row), in order (None where nothing
-        was computed on a cache)."""
-
+        """`rescore`, and with `keep` each request's own cache entry (batch, row, offset), in order (None where
+        nothing was computed on a cache)."""
         lm = self.lm
         results: list[np.ndarray | None] = [None] * len(requests)
         kept: list = [None] * len(requests)
@@ -164,18 +163,8 @@ class UnitPass:
         if work:
             new_width = max(RESCORE_ROW, len(work[0][3]) - work[0][2])
             past_width = max(4 * new_width, *(w[2] for w in work))
-            rows: list[list] = []
-            room: list[list[int]] = []  # per row: free new slots, free past slots
-            for item in work:
-                new, past = len(item[3]) - item[2], item[2]
-                r = next((k for k, (fn, fp) in enumerate(room) if fn >= new and fp >= past), None)
-                if r is None:
-                    rows.append([])
-                    room.append([new_width, past_width])
-                    r = len(rows) - 1
-                rows[r].append(item)
-                room[r][0] -= new
-                room[r][1] -= past
+            packed = first_fit([(len(w[3]) - w[2], w[2]) for w in work], (new_width, past_width))
+            rows = [[work[k] for k in row] for row in packed]
             per_batch = max(1, RESCORE_TOKENS // new_width)
             for lo in range(0, len(rows), per_batch):
                 self._packed_rescore(rows[lo : lo + per_batch], new_width, keep, results, kept)
@@ -314,6 +303,22 @@ def _cut(offsets: list[tuple[int, int]], changed_to: int, end: int, horizon: int
     first = next((k for k, (s, _e) in enumerate(offsets) if s >= changed_to), len(offsets))
     last = first + horizon - 1
     return end if last >= len(offsets) else min(end, offsets[last][1])
+
+
+def first_fit(sizes: list[tuple[int, ...]], capacity: tuple[int, ...]) -> list[list[int]]:
+    """Items (indices into `sizes`, in the order given) packed into rows of `capacity`: each goes into the first row
+    with room for it in every dimension, else a new row."""
+    rows: list[list[int]] = []
+    room: list[list[int]] = []
+    for k, size in enumerate(sizes):
+        r = next((i for i, free in enumerate(room) if all(f >= n for f, n in zip(free, size, strict=True))), None)
+        if r is None:
+            rows.append([])
+            room.append(list(capacity))
+            r = len(rows) - 1
+        rows[r].append(k)
+        room[r] = [f - n for f, n in zip(room[r], size, strict=True)]
+    return rows
 
 
 def _common_prefix(a: list[int], b: list[int]) -> int:
