@@ -44,6 +44,14 @@ def _timed(fn, repeat: int = 1) -> float:
     return best
 
 
+def _model_class(path: str):
+    """The model's transformers class (importing its module)."""
+    from transformers import AutoConfig
+    from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING
+
+    return MODEL_FOR_CAUSAL_LM_MAPPING[type(AutoConfig.from_pretrained(path))]
+
+
 @click.command()
 @click.option("--articles", "n_articles", default=20, show_default=True, help="Dev news articles besides the seeds.")
 @click.option("--lines", "n_lines", default=300, show_default=True, help="MLQE-PE ro-en dev lines for --lines speed.")
@@ -52,13 +60,17 @@ def _timed(fn, repeat: int = 1) -> float:
 @click.option("--precision", default="auto")
 def main(n_articles: int, n_lines: int, model: str | None, device: str, precision: str) -> None:
     resolved = resolve(model)  # installs on first use; not part of the load time below
+    # Code first, then the model: transformers imports its Llama code (and with it torch._dynamo and
+    # torch.distributed.tensor) lazily, on the first load; that is import time, paid once per process.
     import_s = _timed(lambda: (__import__("torch"), __import__("transformers").AutoModelForCausalLM))
+    code_s = _timed(lambda: _model_class(resolved.path))
     load_s = _timed(lambda: LanguageModel(resolved, device=device, precision=precision))
     checker = Checker(model, device, corrections=True, precision=precision)
     lm = checker.lm
     print(
         f"model           {lm.name} sha256 {lm.sha256[:12]} on {lm.device}, {lm.precision}; "
-        f"load from the cache {load_s:.2f} s (after importing torch and transformers: {import_s:.2f} s)"
+        f"load from the cache {load_s:.2f} s (after importing torch and transformers: {import_s:.2f} s, "
+        f"and the model's code: {code_s:.2f} s)"
     )
     reference = LanguageModel(resolved, device=lm.device, precision="fp32")
     docs = articles(n_articles)
