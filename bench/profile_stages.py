@@ -60,14 +60,14 @@ STAGES = [
 ]
 
 
-def bare_seconds(lm: LanguageModel, texts: list[str]) -> float:
+def bare_seconds(lm: LanguageModel, texts: list[str], runs: int = 2) -> float:
     """One bare forward pass (the model's own forward, logits and all) over each text, in windows of the model's
-    window, every token once; the best of two runs."""
+    window, every token once; the best of `runs` runs."""
     import torch
 
     lm.model(input_ids=torch.tensor([[lm.prefix_token_id] * 8], device=lm.device))  # warm-up
     best = float("inf")
-    for _ in range(2):
+    for _ in range(runs):
         start = time.perf_counter()
         for text in texts:
             ids = lm.tokenize(text)[0]

@@ -101,13 +101,15 @@ class Checker:
         precision: str | None = None,
         correct_from: str = "minor",
         threads: int | None = None,
+        rewrite: bool = False,
     ):
         """`correct_from`: the least severe flag that gets suggestions (the gate asks for major: its reports
-        need corrections only where an item is held back). `threads`: torch's CPU threads (default all)."""
+        need corrections only where an item is held back). `threads`: torch's CPU threads (default all).
+        `rewrite`: one more candidate per major flag, the instruction-tuned model's rewrite (`--rewrite`)."""
         self.lm = LanguageModel(model, device=device, precision=precision, threads=threads)
         self.detector = Detector(self.lm, source_lang=source_lang)
         self.fluency = FluencyScorer(self.lm.name)
-        settings = CorrectorSettings(min_severity=Severity(correct_from))
+        settings = CorrectorSettings(min_severity=Severity(correct_from), rewrite=rewrite)
         self.corrector = Corrector(self.lm, settings) if corrections else None
 
     def signature(self) -> Signature:

@@ -75,6 +75,33 @@ def test_a_horizon_compares_the_same_stretch_of_both(lm) -> None:
     assert near[0] > 3 and abs(near[0] - full[0]) < 2
 
 
+def test_a_screen_reads_on_only_the_variants_still_in_the_running(lm) -> None:
+    """With a screen, every variant is read a few tokens past its change; one under its floor keeps that short
+    gain, one above it is read on from where the screen stopped (the screen's own cache, and the original's
+    read-on continued) to the same gain as a reading in one go. The call keeps nothing once it returns."""
+    from mtcheck.lm.units import Screen
+
+    spans = _sentences(ARTICLE)
+    passed = lm.score_units([ARTICLE[a:b] for a, b in spans], [a for a, _b in spans], (), [ARTICLE] * len(spans))
+    view = passed.article(range(len(spans)))
+    (s0, _e0), (s1, e1), (s2, _e2), (_s3, e3) = spans
+    stop = ARTICLE.index("will.") + len("will")
+    windows = [
+        view.window(s1, e1, [(s1, s1 + len("between "), ""), (s1 + len("between"), s1 + len("between"), " pigs")], s0),
+        view.window(s2, e3, [(stop, stop + 6, " they"), (s2, s2 + 2, "She")], s0),
+    ]
+    full, near = passed.window_gains(windows), passed.window_gains(windows, horizon=2)
+    held = len(passed.units), len(passed._caches)
+    keep, drop = -1e9, 1e9
+    screened = passed.window_gains(windows, screen=Screen(2, [[keep, drop], [drop, keep]]))
+    assert (len(passed.units), len(passed._caches)) == held
+    assert screened[0][0] == pytest.approx(full[0][0], abs=2e-3)
+    assert screened[1][1] == pytest.approx(full[1][1], abs=2e-3)
+    assert screened[0][1] == pytest.approx(near[0][1], abs=2e-3)
+    assert screened[1][0] == pytest.approx(near[1][0], abs=2e-3)
+    assert abs(near[0][1] - full[0][1]) > 1e-2  # the stretch after the horizon counts: the test can tell them apart
+
+
 def test_bf16_stays_close_to_fp32(lm) -> None:
     """The checker's default numerics on a CPU with AVX-512 BF16 (or a GPU): within a few hundredths of a nat
     per token of the published fp32 weights."""

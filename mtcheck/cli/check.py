@@ -15,6 +15,7 @@ from mtcheck.cli.options import (
     model_option,
     precision_option,
     quiet_option,
+    rewrite_option,
     source_lang_option,
 )
 from mtcheck.core.errors import InputError, MtcheckError
@@ -54,6 +55,7 @@ from mtcheck.report.writer import ReportWriter
     show_default=True,
     help="Propose corrected readings for each flag (the costliest part after detection).",
 )
+@rewrite_option
 @source_lang_option
 @model_option
 @device_option
@@ -66,6 +68,7 @@ def check(
     lines_file: Path | None,
     fmt: str,
     corrections: bool,
+    rewrite: bool,
     source_lang: str | None,
     model: str | None,
     device: str,
@@ -84,6 +87,7 @@ def check(
         "model": model,
         "device": device,
         "corrections": corrections,
+        "rewrite": rewrite,
         "source_lang": source_lang,
         "precision": precision,
     }

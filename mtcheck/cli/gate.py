@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from mtcheck.cli.options import device_option, jobs_option, model_option, quiet_option
+from mtcheck.cli.options import device_option, jobs_option, model_option, quiet_option, rewrite_option
 from mtcheck.core.errors import MtcheckError
 from mtcheck.gate import run as gating
 from mtcheck.gate.filters import ACCEPT, scores_of
@@ -34,6 +34,7 @@ EXIT_HELP = "Exit status: 0 all items accepted, 1 some quarantined or rejected, 
     show_default=True,
     help="Also propose corrections in the reports, for major and critical flags (decisions do not change).",
 )
+@rewrite_option
 @model_option
 @device_option
 @jobs_option
@@ -46,6 +47,7 @@ def gate(
     watch: bool,
     interval: float,
     corrections: bool,
+    rewrite: bool,
     model: str | None,
     device: str,
     jobs: int,
@@ -73,7 +75,13 @@ def gate(
 
     resolved = resolve(model)  # name and sha256 without loading the weights: a cached run stays cheap
 
-    settings = {"model": resolved, "device": device, "corrections": corrections, "correct_from": "major"}
+    settings = {
+        "model": resolved,
+        "device": device,
+        "corrections": corrections,
+        "rewrite": rewrite,
+        "correct_from": "major",
+    }
 
     def make_checker():
         from mtcheck.pipeline import Checker

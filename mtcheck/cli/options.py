@@ -38,3 +38,11 @@ jobs_option = click.option(
     "of memory each). Under bf16 the thread count moves log-probabilities a little, so a flag near a threshold "
     "can differ from a run with other --jobs; reports record the threads.",
 )
+rewrite_option = click.option(
+    "--rewrite/--no-rewrite",
+    default=False,
+    show_default=True,
+    help="Also ask the instruction-tuned model for a rewrite of each major or critical flag's sentence, as one more "
+    "candidate (ranked and guarded like the others). Off by default: with SmolLM2-135M it was never an accepted "
+    "suggestion on the seeds and 10 dev articles, and cost more than the detection (docs/results.md).",
+)

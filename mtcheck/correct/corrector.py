@@ -48,7 +48,7 @@ class Candidate:
 class CorrectorSettings:
     max_suggestions: int = 5
     max_edits_per_flag: int = 60  # single and paired small edits, the cheapest first
-    rewrite: bool = True  # ask the instruction-tuned model for one rewrite per major/critical flag
+    rewrite: bool = False  # ask the instruction-tuned model for one rewrite per major/critical flag (--rewrite)
     min_gain: float = 0.5  # nats: a suggestion must make the sentence more probable
     similarity: bool = True  # embedding guard (loads minilm-l6)
     min_severity: Severity = Severity.MINOR  # flags below this get no suggestions (the gate asks for major)
@@ -126,6 +126,13 @@ class Corrector:
                 out[n] = result
         return out
 
+    def _charge(self, article: Article, c: Candidate) -> float:
+        """The SLOR charge of a candidate: unigram surprisal of the words it removes less that of those it adds."""
+        removed = article.text[c.start : c.end]
+        if c.keeps_words and not c.replacement and _only_repeats(removed, c.sentence):
+            removed = ""  # dropping repeated copies loses no word: no SLOR charge for the words it removes
+        return self._unigram(removed) - self._unigram(c.replacement)
+
     # -- one flag -------------------------------------------------------------------------------------
     def _plan(self, article: Article, flag: Flag, rewritten: str | None):
         """The window a flag's candidates are ranked in, and the distinct candidates (None: nothing to rank)."""
@@ -155,10 +162,7 @@ class Corrector:
         lo, hi, _context, candidates = plan
         original = article.text[lo:hi]
         for c, gain in zip(candidates, raw, strict=True):
-            removed = article.text[c.start : c.end]
-            if c.keeps_words and not c.replacement and _only_repeats(removed, c.sentence):
-                removed = ""  # dropping repeated copies loses no word: no SLOR charge for the words it removes
-            c.gain = gain - (self._unigram(removed) - self._unigram(c.replacement))
+            c.gain = gain - self._charge(article, c)
         candidates.sort(key=lambda c: -c.gain)
         candidates = [c for c in candidates if c.gain >= self.settings.min_gain]
         accepted, rejected = [], []

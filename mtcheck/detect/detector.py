@@ -143,6 +143,7 @@ class Detector:
             ("gain", f"{s.min_gain}/{s.gain_midpoint}/{s.gain_scale}"),
             ("spike", s.spike_slor),
             *((("horizon", s.horizon),) if s.horizon is not None else ()),
+            *((("screen", f"{s.screen_horizon}/{s.screen_margin}"),) if s.screen_horizon is not None else ()),
             ("unigram", unigram),
             (
                 "tagger",
@@ -250,7 +251,7 @@ class Detector:
         assert self.learned is not None and self.profile is not None and self.lines is not None
         threshold = self.lines.threshold if lines else self.profile.article_threshold
         platt = self.lines.platt if lines else self.profile.article_platt
-        batch = [(articles[k].text, spans, feats) for k, _n, spans, feats in todo]
+        batch = [(*_encoder_view(articles[k], n, spans), feats) for k, n, spans, feats in todo]
         tagger = self.line_tagger if lines else self.learned
         assert tagger is not None
         states = None
@@ -293,3 +294,13 @@ class Detector:
 def _plain_word(word: str) -> bool:
     """A lower-case word (or a capitalised function word), as opposed to punctuation or a name."""
     return word[:1].isalpha() and (word[0].islower() or word in FUNCTION_WORDS)
+
+
+def _encoder_view(article: Article, n: int, spans: list[tuple[int, int]]) -> tuple[str, list[tuple[int, int]]]:
+    """What the tagger's encoder reads for segment n: as it was trained, an MT line whole (its words' spans as
+    they are); an article's sentence alone, its words' spans made relative to it. (Until 2026-12-03 an article's
+    every sentence was read as the article's first 192 word pieces: words past them all read as [CLS].)"""
+    if article.source_format == "lines":
+        return article.text, spans
+    seg = article.segments[n]
+    return article.text[seg.start : seg.end], [(a - seg.start, b - seg.start) for a, b in spans]

