@@ -18,7 +18,17 @@ from mtcheck.pipeline import Checker
 
 @click.command("eval")
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--limit", type=int, default=None, help="Only the first N sentences of each file.")
+@click.option(
+    "--articles",
+    "articles_mode",
+    is_flag=True,
+    help="The files hold whole annotated articles (../shared/eval/articles/): check each as `check` and `gate` do "
+    "(article context, source unknown unless --source-lang) and print word, segment, system and article figures.",
+)
+@click.option("--limit", type=int, default=None, help="Only the first N sentences (articles) of each file.")
+@click.option(
+    "--docs", type=int, default=None, help="With --articles: every version of the first N documents of each file."
+)
 @click.option(
     "--corrections/--no-corrections",
     default=False,
@@ -50,7 +60,9 @@ from mtcheck.pipeline import Checker
 @quiet_option
 def eval_command(
     files: tuple[Path, ...],
+    articles_mode: bool,
     limit: int | None,
+    docs: int | None,
     corrections: bool,
     source_lang: str,
     records: Path | None,
@@ -64,6 +76,10 @@ def eval_command(
     sentences flagged and the speed. Flagged character spans are mapped onto the mt_tok tokens."""
     checker = Checker(model, device, corrections=corrections)
     click.echo(f"model {checker.lm.name} sha256 {checker.lm.sha256}")
+    if articles_mode:
+        language = None if source_lang in ("auto", "none") else source_lang
+        _eval_articles(checker, files, limit, docs, language, records, quiet)
+        return
     for path in files:
         checker.detector.use_source({"auto": source_of(path.name), "none": None}.get(source_lang, source_lang))
         click.echo(f"settings {checker.signature().short()}")
@@ -81,4 +97,32 @@ def eval_command(
             atomic_write(out, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
         click.echo(f"\n{path.name}")
         click.echo(result.table())
+        click.echo("  settings:\n" + "\n".join(f"    {line}" for line in checker.signature().long().splitlines()))
+
+
+def _eval_articles(
+    checker: Checker,
+    files: tuple[Path, ...],
+    limit: int | None,
+    docs: int | None,
+    source_lang: str | None,
+    records: Path | None,
+    quiet: bool,
+) -> None:
+    from dataclasses import asdict
+
+    from mtcheck.evaluate.articles import article_metrics, load_articles, run_articles
+
+    for path in files:
+        items = load_articles(path, limit, docs)
+        with tqdm(total=len(items), desc=path.name, unit="article", disable=quiet, file=sys.stderr) as bar:
+            outcomes = run_articles(checker, items, source_lang, progress=bar.update)
+        if records is not None:
+            records.mkdir(parents=True, exist_ok=True)
+            rows = [{"id": it.id, "who": it.who, **asdict(o)} for it, o in zip(items, outcomes, strict=True)]
+            atomic_write(
+                records / f"{path.stem}.articles.jsonl", "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+            )
+        click.echo(f"\n{path.name} (articles, source {source_lang or 'unknown'})")
+        click.echo(article_metrics(items, outcomes).table())
         click.echo("  settings:\n" + "\n".join(f"    {line}" for line in checker.signature().long().splitlines()))

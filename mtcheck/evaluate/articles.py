@@ -1,0 +1,421 @@
+"""Measure mtcheck on whole annotated news articles (`../shared/eval/articles/` format), through the same code
+path as `check` and `gate`: each article read whole, in article context, its source language unknown unless
+given; the gate's default policy decides each one.
+
+What it prints (in the spirit of WMT metrics and QE evaluation):
+- word level (MQM articles): a word is BAD when a rater's span covers it; MCC of flagged words against major
+  errors, all errors and fluency/style errors only (`Fluency/*`, `Style/*`: what English alone can show);
+  precision (the share of flags on a rater's error) and recall (the share of error words flagged) of major and
+  critical flags and of all flags;
+- segment level: Pearson of each MQM segment's predicted badness (mean P(BAD) of its words, and the share of its
+  words flagged) with its MQM penalty;
+- system level: the MT systems ranked by mean article badness against their mean MQM penalty (Spearman, and
+  pairwise accuracy over all pairs of systems);
+- article level: the gate's decisions per quarter of MQM penalty; for human-written articles the share with a
+  major or critical flag and the share accepted; AUC of human against MT translations of the same documents;
+- speed: seconds per 1,000 words.
+
+The computation (`article_metrics`) is a pure function of the annotated articles and what mtcheck said of them
+(`ArticleOutcome`), so it is tested on hand-made articles with known answers.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from mtcheck.core.codes import Severity
+from mtcheck.core.errors import MtcheckError
+from mtcheck.core.metrics import mcc, pearson, spearman
+from mtcheck.core.text import WORD
+
+BADNESS = ("predicted_bad", "fluency")  # article scores ranked against MQM: higher is worse (fluency negated)
+
+
+@dataclass(frozen=True)
+class ErrorSpan:
+    start: int
+    end: int
+    severity: str  # minor | major
+    category: str  # MQM category, e.g. Fluency/Grammar
+
+    @property
+    def fluency_or_style(self) -> bool:
+        return self.category.startswith(("Fluency/", "Style/"))
+
+
+@dataclass(frozen=True)
+class AnnotatedArticle:
+    id: str
+    text: str
+    doc: str
+    who: str  # MT system, refA/refB (professional translation) or original (English-original)
+    human: bool
+    errors: tuple[ErrorSpan, ...] = ()
+    segments: tuple[tuple[int, int, float], ...] = ()  # MQM segments: (start, end, mean penalty per rater)
+
+    @property
+    def rated(self) -> bool:
+        return bool(self.segments)
+
+    @property
+    def penalty(self) -> float | None:
+        """Mean MQM penalty per segment (None when unrated)."""
+        return float(np.mean([p for _a, _b, p in self.segments])) if self.segments else None
+
+
+@dataclass(frozen=True)
+class ArticleOutcome:
+    """What mtcheck said of one article."""
+
+    flags: tuple[tuple[int, int, str], ...]  # (start, end, severity)
+    word_bad: tuple[tuple[int, int, float], ...]  # (start, end, P(BAD)) per word: its sentence's mean P(BAD)
+    fluency: float | None
+    predicted_bad: float | None
+    decision: str  # accept | quarantine | reject
+    seconds: float
+
+
+def load_articles(path: Path, limit: int | None = None, docs: int | None = None) -> list[AnnotatedArticle]:
+    """The articles of one JSONL file (the first `limit`; with `docs`, every version of the first `docs` documents
+    in the order they first appear: the files list one system after another, and a system-level figure needs
+    all systems of the same documents); a line that cannot be read is a one-line error naming the file and line."""
+    out = []
+    with open(path, encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            if limit is not None and len(out) >= limit:
+                break
+            if not line.strip():
+                continue
+            try:
+                item = json.loads(line)
+                errors = tuple(
+                    ErrorSpan(int(e["start"]), int(e["end"]), str(e["severity"]).lower(), str(e.get("category", "")))
+                    for e in item.get("errors", [])
+                )
+                segments = tuple(
+                    (int(s["start"]), int(s["end"]), float(s["penalty"])) for s in item.get("segments", [])
+                )
+                out.append(
+                    AnnotatedArticle(
+                        str(item["id"]),
+                        str(item["text"]),
+                        str(item.get("doc", item["id"])),
+                        str(item.get("who", "")),
+                        bool(item.get("human", False)),
+                        errors,
+                        segments,
+                    )
+                )
+            except (ValueError, KeyError, TypeError) as e:
+                raise MtcheckError(f"{path}: line {n}: not an annotated article ({type(e).__name__}: {e})") from None
+    if docs is not None:
+        first = list(dict.fromkeys(a.doc for a in out))[:docs]
+        out = [a for a in out if a.doc in set(first)]
+    return out
+
+
+def run_articles(
+    checker,
+    items: list[AnnotatedArticle],
+    source_lang: str | None = None,
+    progress: Callable[[int], object] | None = None,
+) -> list[ArticleOutcome]:
+    """Each article checked as `gate` checks a feed item (the checker's settings), and decided by the default
+    policy."""
+    from mtcheck.gate.filters import decide
+    from mtcheck.gate.policy import default_policy
+    from mtcheck.reading import feed_item_article
+
+    policy = default_policy()
+    checker.detector.use_source(source_lang)
+    out = []
+    for n, item in enumerate(items):
+        article = feed_item_article({"id": item.id, "text": item.text}, f"#{n + 1}", str(n))
+        if not hasattr(article, "segments"):
+            raise MtcheckError(f"article {item.id}: {article}")
+        start = time.perf_counter()
+        report = checker.check(article)
+        seconds = time.perf_counter() - start
+        decision, _reasons = decide(report, policy)
+        if report.text != item.text:
+            raise MtcheckError(f"article {item.id}: the reader changed its text; offsets would not match")
+        out.append(
+            ArticleOutcome(
+                tuple((f.start, f.end, str(f.severity)) for f in report.flags),
+                _word_bad(report),
+                report.scores.fluency,
+                report.scores.predicted_bad,
+                decision,
+                seconds,
+            )
+        )
+        if progress:
+            progress(1)
+    return out
+
+
+def _word_bad(report) -> tuple[tuple[int, int, float], ...]:
+    """Each word of a scored segment with the segment's mean P(BAD) (what the report keeps)."""
+    out = []
+    for seg in report.segments:
+        if seg.predicted_bad is None:
+            continue
+        for m in WORD.finditer(report.text, seg.start, seg.end):
+            out.append((m.start(), m.end(), float(seg.predicted_bad)))
+    return tuple(out)
+
+
+# -- the figures --------------------------------------------------------------------------------------------------
+@dataclass
+class ArticleMetrics:
+    articles: int
+    words: int
+    rated_articles: int = 0
+    bad_share: dict[str, float] = field(default_factory=dict)  # gold BAD share of words: major, all, fluency
+    word_mcc: dict[str, float | None] = field(default_factory=dict)  # all flags against major, all, fluency
+    word_mcc_major_flags: float | None = None  # major+ flags against major errors
+    precision: dict[str, float | None] = field(default_factory=dict)  # major+ and all flags
+    recall: dict[str, float | None] = field(default_factory=dict)
+    flags: dict[str, int] = field(default_factory=dict)
+    segment_pearson: dict[str, float | None] = field(default_factory=dict)  # P(BAD), flagged share
+    systems: int = 0
+    system_spearman: dict[str, float | None] = field(default_factory=dict)
+    system_pairwise: dict[str, float | None] = field(default_factory=dict)
+    gate_by_quarter: list[dict[str, int]] = field(default_factory=list)
+    human_articles: int = 0
+    human_major_share: float | None = None
+    human_accepted_share: float | None = None
+    auc_human_vs_mt: dict[str, float | None] = field(default_factory=dict)
+    seconds_per_1k_words: float | None = None
+
+    def table(self) -> str:
+        def f(x, fmt="{:.3f}"):
+            return "-" if x is None else fmt.format(x)
+
+        rows = [("articles / words", f"{self.articles} / {self.words}")]
+        if self.rated_articles:
+            b = self.bad_share
+            rows += [
+                (
+                    "BAD words: major / all / fluency+style",
+                    f"{b['major']:.1%} / {b['all']:.1%} / {b['fluency']:.1%} (of {self.rated_articles} rated)",
+                ),
+                (
+                    "word MCC, all flags: vs major / all / fluency+style",
+                    " / ".join(f(self.word_mcc[k]) for k in ("major", "all", "fluency")),
+                ),
+                ("word MCC, major+ flags vs major errors", f(self.word_mcc_major_flags)),
+                (
+                    "flags: major+ / all",
+                    f"{self.flags['major']} / {self.flags['all']}",
+                ),
+                (
+                    "precision (on a rater's error): major+ / all",
+                    f"{f(self.precision['major'])} / {f(self.precision['all'])}",
+                ),
+                (
+                    "recall (error words flagged): major+ vs major / all vs all",
+                    f"{f(self.recall['major'])} / {f(self.recall['all'])}",
+                ),
+                (
+                    "segment Pearson with MQM penalty: P(BAD) / flagged share",
+                    f"{f(self.segment_pearson['predicted_bad'])} / {f(self.segment_pearson['flagged'])}",
+                ),
+            ]
+            if self.systems >= 2:
+                rows += [
+                    (
+                        f"systems ({self.systems}): Spearman, P(BAD) / fluency",
+                        " / ".join(f(self.system_spearman[k]) for k in BADNESS),
+                    ),
+                    (
+                        "systems: pairwise accuracy, P(BAD) / fluency",
+                        " / ".join(f(self.system_pairwise[k]) for k in BADNESS),
+                    ),
+                ]
+            for q, counts in enumerate(self.gate_by_quarter):
+                rows.append(
+                    (f"gate, MQM penalty quarter {q + 1} of 4", ", ".join(f"{k} {v}" for k, v in counts.items()))
+                )
+        if self.human_articles:
+            rows += [
+                (
+                    f"human articles ({self.human_articles}): with a major+ flag / accepted",
+                    f"{f(self.human_major_share, '{:.1%}')} / {f(self.human_accepted_share, '{:.1%}')}",
+                ),
+            ]
+        if any(v is not None for v in self.auc_human_vs_mt.values()):
+            rows.append(
+                (
+                    "AUC, MT worse than human (same documents): P(BAD) / fluency / major density",
+                    " / ".join(f(self.auc_human_vs_mt[k]) for k in (*BADNESS, "major_density")),
+                )
+            )
+        rows.append(("seconds per 1,000 words", f(self.seconds_per_1k_words, "{:.1f}")))
+        width = max(len(k) for k, _v in rows)
+        return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
+
+    def to_json(self) -> dict:
+        return dict(self.__dict__)
+
+
+def _words(text: str) -> list[tuple[int, int]]:
+    return [(m.start(), m.end()) for m in WORD.finditer(text)]
+
+
+def _covered(spans: list[tuple[int, int]], by: Iterable[tuple[int, int]]) -> list[bool]:
+    by = list(by)
+    return [any(a < e and b > s for s, e in by) for a, b in spans]
+
+
+def _maybe(fn, *args) -> float | None:
+    try:
+        value = fn(*args)
+    except (ValueError, ZeroDivisionError, FloatingPointError):
+        return None
+    return None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
+
+
+def _auc(worse: list[float], better: list[float]) -> float | None:
+    """P(a score of `worse` exceeds one of `better`), ties counted half."""
+    if not worse or not better:
+        return None
+    w, b = np.asarray(worse)[:, None], np.asarray(better)[None, :]
+    return float(((w > b).sum() + 0.5 * (w == b).sum()) / (w.size * b.size))
+
+
+def _pairwise(x: list[float], y: list[float]) -> float | None:
+    """Share of pairs ordered the same way by x and y (pairs tied in y left out)."""
+    agree = total = 0
+    for i in range(len(x)):
+        for j in range(i + 1, len(x)):
+            if y[i] == y[j]:
+                continue
+            total += 1
+            agree += (x[i] - x[j]) * (y[i] - y[j]) > 0
+    return agree / total if total else None
+
+
+def _badness(outcome: ArticleOutcome, key: str) -> float | None:
+    if key == "fluency":
+        return None if outcome.fluency is None else -outcome.fluency
+    return outcome.predicted_bad
+
+
+def article_metrics(items: list[AnnotatedArticle], outcomes: list[ArticleOutcome]) -> ArticleMetrics:
+    """The figures of the module docstring, from the annotated articles and what mtcheck said of them."""
+    words_total = sum(len(_words(it.text)) for it in items)
+    seconds = sum(o.seconds for o in outcomes)
+    m = ArticleMetrics(
+        len(items), words_total, seconds_per_1k_words=1000 * seconds / words_total if words_total else None
+    )
+    rated = [(it, o) for it, o in zip(items, outcomes, strict=True) if it.rated]
+    m.rated_articles = len(rated)
+    if rated:
+        gold: dict[str, list[bool]] = {"major": [], "all": [], "fluency": []}
+        flagged, flagged_major = [], []
+        n_flags = {"major": 0, "all": 0}
+        on_error = {"major": 0, "all": 0}
+        seg_x: dict[str, list[float]] = {"predicted_bad": [], "flagged": []}
+        seg_y: list[float] = []
+        for it, o in rated:
+            spans = _words(it.text)
+            gold["major"] += _covered(spans, ((e.start, e.end) for e in it.errors if e.severity == "major"))
+            gold["all"] += _covered(spans, ((e.start, e.end) for e in it.errors))
+            gold["fluency"] += _covered(spans, ((e.start, e.end) for e in it.errors if e.fluency_or_style))
+            major_flags = [(a, b) for a, b, s in o.flags if Severity(s).at_least(Severity.MAJOR)]
+            word_flagged = _covered(spans, ((a, b) for a, b, _s in o.flags))
+            flagged += word_flagged
+            flagged_major += _covered(spans, major_flags)
+            errors = [(e.start, e.end) for e in it.errors]
+            for a, b, s in o.flags:
+                hit = any(a < e and b > st for st, e in errors)
+                n_flags["all"] += 1
+                on_error["all"] += hit
+                if Severity(s).at_least(Severity.MAJOR):
+                    n_flags["major"] += 1
+                    on_error["major"] += hit
+            for start, end, penalty in it.segments:
+                inside = [k for k, (a, b) in enumerate(spans) if a >= start and b <= end]
+                if not inside:
+                    continue
+                probs = [p for a, b, p in o.word_bad if a >= start and b <= end]
+                if probs:
+                    seg_x["predicted_bad"].append(float(np.mean(probs)))
+                seg_x["flagged"].append(float(np.mean([word_flagged[k] for k in inside])))
+                seg_y.append(penalty)
+                if not probs:
+                    seg_x["predicted_bad"].append(0.0)
+        m.bad_share = {k: float(np.mean(v)) if v else 0.0 for k, v in gold.items()}
+        m.word_mcc = {k: _maybe(mcc, flagged, v) for k, v in gold.items()}
+        m.word_mcc_major_flags = _maybe(mcc, flagged_major, gold["major"])
+        m.flags = n_flags
+        m.precision = {k: on_error[k] / n_flags[k] if n_flags[k] else None for k in n_flags}
+        m.recall = {
+            "major": _share(flagged_major, gold["major"]),
+            "all": _share(flagged, gold["all"]),
+        }
+        m.segment_pearson = {k: _maybe(pearson, v, seg_y) for k, v in seg_x.items()}
+        # systems: the MT systems of the rated articles
+        by_system: dict[str, list[tuple[AnnotatedArticle, ArticleOutcome]]] = {}
+        for it, o in rated:
+            if not it.human:
+                by_system.setdefault(it.who, []).append((it, o))
+        m.systems = len(by_system)
+        if m.systems >= 2:
+            penalty = [float(np.mean([it.penalty for it, _o in pairs])) for pairs in by_system.values()]
+            for key in BADNESS:
+                score = [
+                    float(np.mean([b for _it, o in pairs if (b := _badness(o, key)) is not None] or [0.0]))
+                    for pairs in by_system.values()
+                ]
+                m.system_spearman[key] = _maybe(spearman, score, penalty)
+                m.system_pairwise[key] = _pairwise(score, penalty)
+        # the gate per quarter of the articles' penalty
+        ordered = sorted(rated, key=lambda p: p[0].penalty)
+        for q in range(4):
+            part = ordered[q * len(ordered) // 4 : (q + 1) * len(ordered) // 4]
+            counts = {d: sum(1 for _it, o in part if o.decision == d) for d in ("accept", "quarantine", "reject")}
+            m.gate_by_quarter.append(counts)
+    humans = [(it, o) for it, o in zip(items, outcomes, strict=True) if it.human]
+    m.human_articles = len(humans)
+    if humans:
+        m.human_major_share = float(
+            np.mean([any(Severity(s).at_least(Severity.MAJOR) for _a, _b, s in o.flags) for _it, o in humans])
+        )
+        m.human_accepted_share = float(np.mean([o.decision == "accept" for _it, o in humans]))
+    # human against MT of the same documents
+    docs_with_human = {it.doc for it, _o in humans}
+    pairs = [(it, o) for it, o in zip(items, outcomes, strict=True) if it.doc in docs_with_human]
+    for key in (*BADNESS, "major_density"):
+        aucs = []
+        for doc in sorted(docs_with_human):
+            mine = [(it, o) for it, o in pairs if it.doc == doc]
+            score = {id(o): _score(it, o, key) for it, o in mine}
+            worse = [score[id(o)] for it, o in mine if not it.human and score[id(o)] is not None]
+            better = [score[id(o)] for it, o in mine if it.human and score[id(o)] is not None]
+            if worse and better:
+                aucs.append((_auc(worse, better), len(worse) * len(better)))
+        m.auc_human_vs_mt[key] = (
+            float(sum(a * w for a, w in aucs) / sum(w for _a, w in aucs)) if aucs else None
+        )  # pooled over documents, weighted by their pairs
+    return m
+
+
+def _score(it: AnnotatedArticle, o: ArticleOutcome, key: str) -> float | None:
+    if key == "major_density":
+        n = len(_words(it.text))
+        return 1000 * sum(1 for _a, _b, s in o.flags if Severity(s).at_least(Severity.MAJOR)) / n if n else None
+    return _badness(o, key)
+
+
+def _share(predicted: list[bool], gold: list[bool]) -> float | None:
+    positives = sum(gold)
+    return sum(p and g for p, g in zip(predicted, gold, strict=True)) / positives if positives else None

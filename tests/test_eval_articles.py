@@ -1,0 +1,117 @@
+"""`mtcheck eval --articles`: the article figures on hand-made articles with known answers, and the command on a
+tiny annotated file through the real checker."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from mtcheck.core.errors import MtcheckError
+from mtcheck.evaluate.articles import AnnotatedArticle, ArticleOutcome, ErrorSpan, article_metrics, load_articles
+
+GOOD = "The cat sat on the mat. He went home."
+BAD = "The cat sat on the mat. He go home."  # "He go" [24, 29): a major fluency error
+
+
+def _words_of(text: str, start: int, end: int, p: float) -> tuple:
+    import re
+
+    return tuple(
+        (m.start(), m.end(), p) for m in re.finditer(r"[\w’'\-]+", text) if m.start() >= start and m.end() <= end
+    )
+
+
+def _cases() -> tuple[list[AnnotatedArticle], list[ArticleOutcome]]:
+    items = [
+        AnnotatedArticle(
+            "a",
+            BAD,
+            "d1",
+            "sysA",
+            False,
+            (ErrorSpan(24, 29, "major", "Fluency/Grammar"),),
+            ((0, 23, 0.0), (24, 35, 5.0)),
+        ),
+        AnnotatedArticle("b", GOOD, "d1", "sysB", False, (), ((0, 23, 0.0), (24, 36, 0.0))),
+        AnnotatedArticle("h", GOOD, "d1", "refA", True),
+    ]
+    outcomes = [
+        ArticleOutcome(
+            ((24, 29, "major"),), _words_of(BAD, 0, 23, 0.1) + _words_of(BAD, 24, 35, 0.8), 50.0, 0.6, "quarantine", 1.0
+        ),
+        ArticleOutcome((), _words_of(GOOD, 0, 36, 0.1), 90.0, 0.1, "accept", 1.0),
+        ArticleOutcome(((0, 3, "minor"),), _words_of(GOOD, 0, 36, 0.05), 95.0, 0.05, "accept", 1.0),
+    ]
+    return items, outcomes
+
+
+def test_the_article_figures_on_known_answers() -> None:
+    m = article_metrics(*_cases())
+    assert (m.articles, m.words, m.rated_articles) == (3, 27, 2)
+    assert m.bad_share == pytest.approx({"major": 2 / 18, "all": 2 / 18, "fluency": 2 / 18})
+    assert m.word_mcc == pytest.approx({"major": 1.0, "all": 1.0, "fluency": 1.0})  # exactly the error's words
+    assert m.word_mcc_major_flags == pytest.approx(1.0)
+    assert m.flags == {"major": 1, "all": 1} and m.precision == {"major": 1.0, "all": 1.0}
+    assert m.recall == {"major": 1.0, "all": 1.0}
+    assert m.segment_pearson == pytest.approx({"predicted_bad": 1.0, "flagged": 1.0})
+    assert m.systems == 2 and m.system_pairwise == {"predicted_bad": 1.0, "fluency": 1.0}
+    # two rated articles: the cleaner in the second quarter, the worse in the fourth
+    assert [sum(q.values()) for q in m.gate_by_quarter] == [0, 1, 0, 1]
+    assert m.gate_by_quarter[3]["quarantine"] == 1 and m.gate_by_quarter[1]["accept"] == 1
+    assert (m.human_articles, m.human_major_share, m.human_accepted_share) == (1, 0.0, 1.0)
+    # both MT versions read worse than the human one, except sysB's major density, tied with it at 0
+    assert m.auc_human_vs_mt == pytest.approx({"predicted_bad": 1.0, "fluency": 1.0, "major_density": 0.75})
+    assert m.seconds_per_1k_words == pytest.approx(3000 / 27)
+    line = next(x for x in m.table().splitlines() if x.startswith("word MCC, all flags"))
+    assert line.endswith("  1.000 / 1.000 / 1.000")
+
+
+def test_a_flag_off_the_errors_costs_precision_and_mcc() -> None:
+    items, outcomes = _cases()
+    outcomes[0] = ArticleOutcome(((4, 7, "major"),), outcomes[0].word_bad, 50.0, 0.6, "accept", 1.0)  # "cat"
+    m = article_metrics(items, outcomes)
+    assert m.precision == {"major": 0.0, "all": 0.0} and m.recall == {"major": 0.0, "all": 0.0}
+    assert m.word_mcc["major"] < 0
+
+
+def test_a_bad_line_names_the_file_and_line(tmp_path) -> None:
+    path = tmp_path / "a.jsonl"
+    path.write_text(json.dumps({"id": "x", "text": GOOD}) + "\n" + '{"id": "y"}\n', encoding="utf-8")
+    with pytest.raises(MtcheckError, match=r"a\.jsonl: line 2: not an annotated article"):
+        load_articles(path)
+    assert [a.id for a in load_articles(path, limit=1)] == ["x"]
+
+
+@pytest.mark.model
+def test_eval_articles_runs_the_checker_over_a_small_file(tmp_path) -> None:
+    from mtcheck.cli import main
+
+    path = tmp_path / "tiny.jsonl"
+    rows = [
+        {
+            "id": "a",
+            "text": "Talks resume.\n\n" + BAD,
+            "doc": "d1",
+            "who": "sysA",
+            "human": False,
+            "errors": [{"start": 39, "end": 44, "severity": "major", "category": "Fluency/Grammar"}],
+            "segments": [{"start": 15, "end": 38, "penalty": 0.0}, {"start": 39, "end": 50, "penalty": 5.0}],
+        },
+        {"id": "h", "text": "Talks resume.\n\n" + GOOD, "doc": "d1", "who": "refA", "human": True},
+    ]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    result = CliRunner().invoke(main, ["eval", "--articles", str(path), "--quiet", "--records", str(tmp_path / "r")])
+    assert result.exit_code == 0, result.output
+    assert "tiny.jsonl (articles, source unknown)" in result.output
+    assert "articles / words" in result.output and "human articles (1)" in result.output
+    records = [json.loads(x) for x in (tmp_path / "r" / "tiny.articles.jsonl").read_text().splitlines()]
+    assert [r["id"] for r in records] == ["a", "h"] and all(r["decision"] for r in records)
+
+
+def test_docs_keeps_every_version_of_the_first_documents(tmp_path) -> None:
+    path = tmp_path / "a.jsonl"
+    rows = [("s1", "d1"), ("s1", "d2"), ("s2", "d1"), ("s2", "d2"), ("s3", "d3")]
+    path.write_text("".join(json.dumps({"id": f"{w}-{d}", "text": GOOD, "who": w, "doc": d}) + "\n" for w, d in rows))
+    assert [a.id for a in load_articles(path, docs=1)] == ["s1-d1", "s2-d1"]
