@@ -198,3 +198,24 @@ def test_the_et_specialist_averages_its_members_and_checks_each_ones_hash(lm, tm
     detector = detecting.Detector(lm)  # the pooled tagger is intact
     with pytest.raises(MtcheckError, match="do not match the sha256"):
         detector.use_source("et")
+
+
+def test_a_sentence_reads_the_same_to_the_tagger_wherever_it_stands_in_the_article(checker):
+    """The tagger reads each sentence of an article alone, as it was trained: a sentence at the end of a long article
+    gets the P(BAD) it gets at the start. (It once read the article's first 192 word pieces for every sentence, so
+    the words of every later sentence all read as [CLS].)"""
+    from mtcheck.reading.formats import text_article
+
+    target = "The United States' pledge that NATO He will. They no longer accept new members."
+    filler = " ".join(
+        f"The council met on day {n} to discuss the budget, the new school and the roads in the northern district."
+        for n in range(1, 13)
+    )  # about 250 word pieces: past the encoder's 192
+    first = checker.check(text_article(f"Talks in Geneva\n\n{target}\n\n{filler}"))
+    last = checker.check(text_article(f"Talks in Geneva\n\n{filler}\n\n{target}"))
+
+    def bad_of(report):
+        text = report.text
+        return [s.predicted_bad for s in report.segments if s.scored and text[s.start : s.end] in target]
+
+    assert len(bad_of(first)) == 2 and bad_of(first) == pytest.approx(bad_of(last), abs=0.02)

@@ -112,11 +112,14 @@ def _eval_articles(
     from dataclasses import asdict
 
     from mtcheck.evaluate.articles import article_metrics, load_articles, run_articles
+    from mtcheck.gate.filters import decide
+    from mtcheck.gate.policy import default_policy
 
+    policy = default_policy()
     for path in files:
         items = load_articles(path, limit, docs)
         with tqdm(total=len(items), desc=path.name, unit="article", disable=quiet, file=sys.stderr) as bar:
-            outcomes = run_articles(checker, items, source_lang, progress=bar.update)
+            outcomes = run_articles(checker, items, lambda r: decide(r, policy)[0], source_lang, bar.update)
         if records is not None:
             records.mkdir(parents=True, exist_ok=True)
             rows = [{"id": it.id, "who": it.who, **asdict(o)} for it, o in zip(items, outcomes, strict=True)]

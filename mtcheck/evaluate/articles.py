@@ -33,6 +33,7 @@ import numpy as np
 from mtcheck.core.codes import Severity
 from mtcheck.core.errors import MtcheckError
 from mtcheck.core.metrics import mcc, pearson, spearman
+from mtcheck.core.report import Report
 from mtcheck.core.text import WORD
 
 BADNESS = ("predicted_bad", "fluency")  # article scores ranked against MQM: higher is worse (fluency negated)
@@ -124,16 +125,14 @@ def load_articles(path: Path, limit: int | None = None, docs: int | None = None)
 def run_articles(
     checker,
     items: list[AnnotatedArticle],
+    decide: Callable[[Report], str],
     source_lang: str | None = None,
     progress: Callable[[int], object] | None = None,
 ) -> list[ArticleOutcome]:
-    """Each article checked as `gate` checks a feed item (the checker's settings), and decided by the default
-    policy."""
-    from mtcheck.gate.filters import decide
-    from mtcheck.gate.policy import default_policy
+    """Each article checked as `gate` checks a feed item (the checker's settings), and decided by `decide` (the
+    gate's policy: passed in, the gate being a later stage than this one)."""
     from mtcheck.reading import feed_item_article
 
-    policy = default_policy()
     checker.detector.use_source(source_lang)
     out = []
     for n, item in enumerate(items):
@@ -143,7 +142,7 @@ def run_articles(
         start = time.perf_counter()
         report = checker.check(article)
         seconds = time.perf_counter() - start
-        decision, _reasons = decide(report, policy)
+        decision = decide(report)
         if report.text != item.text:
             raise MtcheckError(f"article {item.id}: the reader changed its text; offsets would not match")
         out.append(
