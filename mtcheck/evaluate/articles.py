@@ -346,12 +346,9 @@ def article_metrics(items: list[AnnotatedArticle], outcomes: list[ArticleOutcome
                 if not inside:
                     continue
                 probs = [p for a, b, p in o.word_bad if a >= start and b <= end]
-                if probs:
-                    seg_x["predicted_bad"].append(float(np.mean(probs)))
+                seg_x["predicted_bad"].append(float(np.mean(probs)) if probs else 0.0)
                 seg_x["flagged"].append(float(np.mean([word_flagged[k] for k in inside])))
                 seg_y.append(penalty)
-                if not probs:
-                    seg_x["predicted_bad"].append(0.0)
         m.bad_share = {k: float(np.mean(v)) if v else 0.0 for k, v in gold.items()}
         m.word_mcc = {k: _maybe(mcc, flagged, v) for k, v in gold.items()}
         m.word_mcc_major_flags = _maybe(mcc, flagged_major, gold["major"])
