@@ -218,82 +218,51 @@ def in_scored_segments(article: Article, tokens: list) -> list:
     return out
 
 
-# --- checking in several processes (`--jobs N`) ---------------------------------------------------------------
-_worker_checker: Checker | None = None
-_worker_failed: str | None = None
-
-
-def _start_worker(settings: dict) -> None:
-    global _worker_checker, _worker_failed
-    _end_with_parent()
-    try:
-        _worker_checker = Checker(**settings)
-    except MtcheckError as exc:  # reported with the first article: the run fails with this message
-        _worker_failed = str(exc)
-
-
-def _end_with_parent() -> None:
-    """A worker ends when the process that started it does (a gate killed with kill -9 leaves no orphans holding
-    a model's memory): the kernel's parent-death signal on Linux, elsewhere a thread watching the parent id."""
-    import os
-    import signal
-    import threading
-    import time
-
-    parent = os.getppid()
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(1.0)
-        os._exit(1)
-
-    threading.Thread(target=watch, daemon=True).start()
-
-
-def _check_in_worker(article: Article) -> Report:
-    if _worker_checker is None:
-        raise WorkerDied(_worker_failed or "the checker did not start")
-    return _worker_checker.check(article)
-
-
+# --- several articles at once (`--jobs N`) ----------------------------------------------------------------------
 class WorkerDied(MtcheckError):
-    """A worker process ended without a result: the run fails (no item is to blame)."""
+    """The checker could not be built or a check could not run for a reason no item is to blame for (the model
+    did not load): the run fails."""
 
 
 class Workers:
-    """`jobs` processes, each with its own Checker built from `settings` (Checker's keyword arguments) and an equal
-    share of the CPU cores; articles go to whichever is free and results come back as futures. Processes are
-    spawned (a forked torch with threads can deadlock) and load the model once each."""
+    """`jobs` articles checked at once in this process, on threads that share one Checker (one copy of the model),
+    with torch's CPU threads shared out among them (cores // jobs each). A torch op runs without the GIL, so the
+    threads overlap what one article cannot: its Python work and its small matrix products, which two threads of
+    one op speed up little (docs/results.md: two one-thread checks at once beat one two-thread check by about
+    1.3x, for the memory of one model). Each article is still checked alone, so its numbers are those of a
+    one-article run with the same thread count (reports record it). The Checker is built with the first article
+    submitted; results come back as futures."""
 
     def __init__(self, jobs: int, settings: dict):
-        import multiprocessing
         import os
-        from concurrent.futures import ProcessPoolExecutor
+        import threading
+        from concurrent.futures import ThreadPoolExecutor
 
         cores = os.cpu_count() or 1
-        settings = {**settings, "threads": max(1, cores // jobs)}
         self.jobs = jobs
-        self._pool = ProcessPoolExecutor(
-            jobs, mp_context=multiprocessing.get_context("spawn"), initializer=_start_worker, initargs=(settings,)
-        )
+        self._settings = {**settings, "threads": max(1, cores // jobs)}
+        self._checker: Checker | None = None
+        self._failed: str | None = None
+        self._building = threading.Lock()
+        self._pool = ThreadPoolExecutor(jobs, thread_name_prefix="mtcheck-check")
+
+    def _check(self, article: Article) -> Report:
+        with self._building:
+            if self._checker is None and self._failed is None:
+                try:
+                    self._checker = Checker(**self._settings)
+                except MtcheckError as exc:
+                    self._failed = str(exc)
+        if self._checker is None:
+            raise WorkerDied(self._failed or "the checker did not start")
+        return self._checker.check(article)
 
     def submit(self, article: Article):
-        return self._pool.submit(_check_in_worker, article)
+        return self._pool.submit(self._check, article)
 
     def result(self, future) -> Report:
-        """The report, or the checker's own exception; a worker that died is the run's failure, not the item's."""
-        from concurrent.futures.process import BrokenProcessPool
-
-        try:
-            return future.result()
-        except BrokenProcessPool:
-            raise WorkerDied("a checking process died (out of memory?); run again with fewer --jobs") from None
+        """The report, or the checker's own exception (WorkerDied where the checker could not be built)."""
+        return future.result()
 
     def map(self, articles: list[Article]) -> Iterator[Report | MtcheckError]:
         """Every article checked, results in order (an article the checker refused gives its MtcheckError)."""

@@ -11,6 +11,7 @@ pass's key-value cache, from the token where each differs from the original (`Un
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass, replace
 from itertools import combinations
 
@@ -61,6 +62,7 @@ class Corrector:
         self.unigram = UnigramTable.load(lm.name)
         self._embedder: guards.Embedder | None = None
         self._rewriter: Rewriter | None = None
+        self._loading = threading.Lock()  # articles checked at once (`--jobs`) load each model once
 
     def signature(self) -> Signature:
         s = self.settings
@@ -74,14 +76,16 @@ class Corrector:
 
     @property
     def embedder(self) -> guards.Embedder:
-        if self._embedder is None:
-            self._embedder = guards.Embedder(self.lm.device)
+        with self._loading:
+            if self._embedder is None:
+                self._embedder = guards.Embedder(self.lm.device)
         return self._embedder
 
     @property
     def rewriter(self) -> Rewriter:
-        if self._rewriter is None:
-            self._rewriter = Rewriter(self.lm)
+        with self._loading:
+            if self._rewriter is None:
+                self._rewriter = Rewriter(self.lm)
         return self._rewriter
 
     def suggest(self, article: Article, flags: list[Flag], scores: ArticleScores | None = None) -> list[Flag]:

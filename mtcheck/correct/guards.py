@@ -21,6 +21,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from mtcheck.core.text import FUNCTION_WORDS, WORD
+from mtcheck.lm.model import TOKENIZING
 
 NUMBER = re.compile(r"\d[\d,.]*\d|\d")
 NEGATION = re.compile(
@@ -134,7 +135,8 @@ class Embedder:
         import torch
 
         texts = [original, *candidates]
-        batch = self.tokenizer(texts, padding=True, truncation=True, max_length=256, return_tensors="pt")
+        with TOKENIZING:
+            batch = self.tokenizer(texts, padding=True, truncation=True, max_length=256, return_tensors="pt")
         batch = {k: v.to(self.device) for k, v in batch.items()}
         with torch.inference_mode():
             hidden = self.model(**batch).last_hidden_state

@@ -3,7 +3,7 @@ guarded like every other candidate, never trusted unranked."""
 
 from __future__ import annotations
 
-from mtcheck.lm.model import LanguageModel
+from mtcheck.lm.model import TOKENIZING, LanguageModel
 
 SYSTEM = (
     "You repair machine-translated English news sentences. Fix grammar, broken sentence boundaries and "
@@ -46,22 +46,24 @@ class Rewriter:
         import torch
 
         tok = self.lm.tokenizer
-        side = tok.padding_side
-        tok.padding_side = "left"
-        if tok.pad_token_id is None:
-            tok.pad_token = tok.eos_token
-        try:
-            batch = tok(
-                [self.prompt(s) for s in sentences], return_tensors="pt", padding=True, add_special_tokens=False
-            ).to(self.lm.device)
-        finally:
-            tok.padding_side = side
+        with TOKENIZING:  # the padding side is the tokenizer's own setting: no other call may see it changed
+            side = tok.padding_side
+            tok.padding_side = "left"
+            if tok.pad_token_id is None:
+                tok.pad_token = tok.eos_token
+            try:
+                batch = tok(
+                    [self.prompt(s) for s in sentences], return_tensors="pt", padding=True, add_special_tokens=False
+                ).to(self.lm.device)
+            finally:
+                tok.padding_side = side
         budget = min(self.max_new_tokens, max(len(self.lm.tokenize(s)[0]) for s in sentences) + 12)
         with torch.inference_mode():
             out = self.lm.model.generate(**batch, max_new_tokens=budget, do_sample=False, pad_token_id=tok.pad_token_id)
         results: list[str | None] = []
         for row in out[:, batch["input_ids"].shape[1] :]:
-            text = tok.decode(row, skip_special_tokens=True).strip()
+            with TOKENIZING:
+                text = tok.decode(row, skip_special_tokens=True).strip()
             results.append(text.splitlines()[0].strip() if text else None)
         return results
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 
 import numpy as np
 
@@ -113,8 +114,14 @@ class LanguageModel:
 
     # -- tokenising -----------------------------------------------------------------------------------
     def tokenize(self, text: str) -> tuple[list[int], list[tuple[int, int]]]:
-        enc = self.tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+        with TOKENIZING:
+            enc = self.tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
         return list(enc["input_ids"]), [tuple(o) for o in enc["offset_mapping"]]
+
+    def piece(self, token_id: int) -> str:
+        """One token's text."""
+        with TOKENIZING:
+            return self.tokenizer.decode([token_id])
 
     # -- scoring --------------------------------------------------------------------------------------
     def score(self, text: str) -> list[TokenScore]:
@@ -222,7 +229,7 @@ class LanguageModel:
         """Token scores with article offsets (a unit's offsets plus where it starts)."""
         text, base = u.text, u.base
         return [
-            TokenScore(a + base, b + base, text[a:b] if b > a else self.tokenizer.decode([i]), s, e, r, i, top)
+            TokenScore(a + base, b + base, text[a:b] if b > a else self.piece(i), s, e, r, i, top)
             for i, (a, b), (s, e, r, top) in zip(u.ids, u.offsets, stats, strict=True)
         ]
 
@@ -375,6 +382,9 @@ class LanguageModel:
         return torch.cat(out) if out else torch.zeros(0)
 
 
+# Held around every call of a tokenizer: a fast tokenizer's settings (padding side, truncation) live in one Rust
+# object that a call may change, and two threads checking articles at once (`--jobs`) would meet there.
+TOKENIZING = threading.RLock()
 ROW_TOKENS = 128  # the narrowest row of a packed pass (attention costs grow with a row's width)
 HEAD_CHUNK = 128  # tokens per call of the vocabulary head (128 x 49,152 float32 logits = 25 MB)
 

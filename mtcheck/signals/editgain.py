@@ -158,7 +158,7 @@ class LMSignals:
         seen = {word.text.lower()}
         first = word.tokens[0]
         for alt in first.alternatives:
-            piece = self.lm.tokenizer.decode([alt])
+            piece = self.lm.piece(alt)
             if not _ALPHA_WORD.match(piece) or piece.strip().lower() in seen:
                 continue
             seen.add(piece.strip().lower())

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from mtcheck.lm.model import TOKENIZING
+
 SentenceRow = tuple[str, list[tuple[int, int]], np.ndarray]  # (text, word spans, raw word features)
 MAX_PIECES = 192  # word pieces read per sentence; words past them are judged by their LM features alone
 
@@ -242,7 +244,8 @@ class Tagger:
         if self.lm_states is not None and states is None:
             raise ValueError("this tagger reads the language model's word states: pass them")
         out: list[np.ndarray | None] = [None] * len(sentences)
-        encoded = [encode_words(self.tokenizer, text, spans) for text, spans, _f in sentences]
+        with TOKENIZING:
+            encoded = [encode_words(self.tokenizer, text, spans) for text, spans, _f in sentences]
         order = sorted(
             range(len(sentences)), key=lambda i: len(encoded[i].input_ids)
         )  # similar lengths: little padding
