@@ -38,7 +38,7 @@ def check_inputs(
     workers: Callable[[], Workers] | None = None,
 ) -> Iterator[Outcome]:
     """Check every article read (`iter_articles`) and write its reports, in input order; the checker (or, with
-    `workers`, the worker processes) is made only when some input was read (a run with nothing to check fails
+    `workers`, the worker threads' checker) is made only when some input was read (a run with nothing to check fails
     fast, without loading the model). `writer.finish()` is the caller's."""
     articles = [i for i in items if not isinstance(i, InputError)]
     pool = workers() if workers is not None and articles else None
@@ -141,7 +141,7 @@ class Checker:
         them so, as the human reference was read, and the tagger was trained on lines read alone), shared by
         detection, fluency and the corrections. Under bf16 an article's numbers then depend a little on its
         companions (the batch's shapes change the order of sums: docs/architecture.md), so `check` and `gate`
-        pass one article at a time and use processes (`Workers`) for more speed."""
+        pass one article at a time and check several at once on threads (`Workers`) for more speed."""
         segments = [[s for s in a.segments if s.scored] for a in articles]
         passed = self.lm.score_units(
             [a.segment_text(s) for a, segs in zip(articles, segments, strict=True) for s in segs],

@@ -114,8 +114,9 @@ def test_check_command_writes_reports_and_index(tmp_path):
     assert f"{SEED_NEWS.stem}.html" in index and f"{SEED_KOREAN.stem}.html" in index
 
 
-def test_check_with_two_worker_processes(tmp_path):
-    """`--jobs 2`: each seed checked in a worker with one thread, reports written in input order, the thread count
+def test_check_two_articles_at_once(tmp_path):
+    """`--jobs 2`: the seeds checked at once on two threads of one torch thread each, reports written in input order,
+    the thread count
     recorded (under bf16 it moves log-probabilities a little), the garbles still found."""
     out = tmp_path / "reports"
     args = [sys.executable, "-m", "mtcheck", "check", str(ROOT / "seeds"), "--out", str(out), "--jobs", "2"]

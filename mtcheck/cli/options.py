@@ -34,9 +34,9 @@ jobs_option = click.option(
     type=click.IntRange(1, 64),
     default=1,
     show_default=True,
-    help="Worker processes, each with its own copy of the model and an equal share of the CPU cores (about 1 GB "
-    "of memory each). Under bf16 the thread count moves log-probabilities a little, so a flag near a threshold "
-    "can differ from a run with other --jobs; reports record the threads.",
+    help="Articles checked at once, on threads sharing one copy of the model, each with an equal share of the CPU "
+    "cores. Under bf16 the thread count moves log-probabilities a little, so a flag near a threshold can differ "
+    "from a run with other --jobs; reports record the threads.",
 )
 rewrite_option = click.option(
     "--rewrite/--no-rewrite",

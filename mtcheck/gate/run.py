@@ -243,7 +243,7 @@ class Gate:
         self.model_sha = model_sha256
         self._make_checker = make_checker
         self._checker: Any = None
-        self._workers = workers  # `--jobs N`: checks run in these processes; decisions are written here
+        self._workers = workers  # `--jobs N`: checks run on these threads; decisions are written here
         self.log = log or (lambda _m: None)
         self.ledger = Ledger(out, self.log)
         self.tally = Tally(recovered=self.ledger.recovered)
@@ -263,7 +263,7 @@ class Gate:
     def run(self, items: Iterator[Item]) -> Tally:
         """One pass over the items. `decided` adds up over passes (--watch); `skipped` counts this pass.
 
-        With worker processes (`workers`), up to two items per worker are in flight; decisions are still written
+        With workers (`--jobs`), up to two items per worker are in flight; decisions are still written
         one at a time, in input order, by this process alone."""
         start = time.monotonic()
         self.tally.skipped = dict.fromkeys(DECISIONS, 0)
@@ -321,7 +321,7 @@ class Gate:
         return _Prepared(articles, reasons, value, self._stored_reports(item, articles))
 
     def _submit(self, prepared: _Prepared) -> list:
-        """The item's checks, started: futures in worker processes, or done here and now."""
+        """The item's checks, started: futures on the worker threads, or done here and now."""
         if not prepared.articles or prepared.stored is not None:
             return []
         if self._workers is not None:
