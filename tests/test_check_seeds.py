@@ -130,6 +130,26 @@ def test_check_two_articles_at_once(tmp_path):
     assert "NATO He will" in flagged
 
 
+def test_articles_checked_at_once_read_as_when_checked_one_by_one():
+    """Two seeds on two threads sharing one model give, field for field, the reports of one-thread checks one
+    after the other: the threads share the model and the tokenizer, not their numbers."""
+    from mtcheck.pipeline import Checker, Workers
+    from mtcheck.reading import read_file
+
+    articles = [read_file(p)[0] for p in (SEED_NEWS, SEED_KOREAN)]
+    workers = Workers(2, {"corrections": False})
+    try:
+        together = [r.to_json() for r in workers.map(articles)]
+    finally:
+        workers.close()
+    alone = Checker(corrections=False, threads=1)
+    one_by_one = [alone.check(a).to_json() for a in articles]
+    for r in together + one_by_one:
+        r.pop("created", None)
+    assert together == one_by_one
+    assert any(f["severity"] != "minor" for f in together[0]["flags"])
+
+
 # --- corrections ---------------------------------------------------------------------------------
 
 
