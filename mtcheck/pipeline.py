@@ -260,16 +260,12 @@ class Workers:
     def submit(self, article: Article):
         return self._pool.submit(self._check, article)
 
-    def result(self, future) -> Report:
-        """The report, or the checker's own exception (WorkerDied where the checker could not be built)."""
-        return future.result()
-
     def map(self, articles: list[Article]) -> Iterator[Report | MtcheckError]:
         """Every article checked, results in order (an article the checker refused gives its MtcheckError)."""
         futures = [self.submit(a) for a in articles]
         for future in futures:
             try:
-                yield self.result(future)
+                yield future.result()
             except WorkerDied:
                 raise
             except MtcheckError as exc:

@@ -338,9 +338,7 @@ class Gate:
             for i, article in enumerate(articles):
                 if prepared.stored is not None:
                     report = prepared.stored[i]
-                elif self._workers is not None:
-                    report = self._workers.result(futures[i])
-                else:
+                else:  # a worker thread's future or a check done here: WorkerDied where no checker could load
                     report = futures[i].result()
                 reports.append(report)
                 _, found = decide(report, self.policy)
