@@ -7,7 +7,7 @@
    wall seconds, seconds per 1,000 words, articles per minute and peak RSS of the gate process. With `--baseline
    REV`, the same feed is gated by that commit of mtcheck (a git worktree beside this checkout, the same venv and
    model) in the same run, and the ratio of the two is printed.
-2. With `--jobs N`, the same feed once more with N worker processes (memory: the gate and its workers together).
+2. With `--jobs N`, the same feed once more with N articles at once (threads of the gate's process, one model).
 
 Memory over a long stream of items is `bench/gate_stream.py`'s to measure.
 """
@@ -108,16 +108,18 @@ def _decisions(out: Path) -> dict[str, int]:
 @click.option("--articles", "n_articles", default=100, show_default=True)
 @click.option("--jobs", default=0, show_default=True, help="Also gate with this many worker processes (0: skip).")
 @click.option("--baseline", default=None, metavar="REV", help="Also gate the feed with this commit, side by side.")
-def main(n_articles: int, jobs: int, baseline: str | None) -> None:
+@click.option("--corrections/--no-corrections", default=True, show_default=True, help="Also the --corrections run.")
+def main(n_articles: int, jobs: int, baseline: str | None, corrections: bool) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         feed = work / "feed.jsonl"
         count, words = _feed(feed, n_articles)
         print(f"feed: {count} mqm23-zhen dev articles, {words} words")
         runs = [("this checkout", ROOT, [])]
-        runs.append(("this checkout, --corrections", ROOT, ["--corrections"]))
+        if corrections:
+            runs.append(("this checkout, --corrections", ROOT, ["--corrections"]))
         if jobs:
-            runs.append((f"this checkout, --jobs {jobs}", ROOT, ["--jobs", str(jobs)]))
+            runs.append((f"this checkout, --jobs {jobs}", ROOT, ["--jobs", str(jobs)]))  # threads, one model
         if baseline:
             tree = work / "baseline"
             subprocess.run(["git", "worktree", "add", "--detach", str(tree), baseline], cwd=ROOT, check=True)
@@ -136,8 +138,9 @@ def main(n_articles: int, jobs: int, baseline: str | None) -> None:
             if baseline:
                 subprocess.run(["git", "worktree", "remove", "--force", str(work / "baseline")], cwd=ROOT)
         if baseline:
-            ratio = seconds[f"baseline {baseline}"] / seconds["this checkout"]
-            print(f"throughput: {ratio:.2f}x the baseline's (same feed, same machine, one run)")
+            for name in [n for n in seconds if not n.startswith("baseline")]:
+                ratio = seconds[f"baseline {baseline}"] / seconds[name]
+                print(f"throughput of {name}: {ratio:.2f}x the baseline's (same feed, same machine, one run)")
 
 
 if __name__ == "__main__":

@@ -82,9 +82,10 @@ def check_line_articles(checker: Checker, articles: list[Article], step: int = 6
     return reports
 
 
-def iter_articles(paths: Sequence[str | Path]) -> Iterator[Article | InputError]:
-    """Every article under the given paths, or an error per input that could not be read."""
-    for item in iter_inputs(paths):
+def iter_articles(paths: Sequence[str | Path], exclude: Path | None = None) -> Iterator[Article | InputError]:
+    """Every article under the given paths (the `exclude` folder, the run's output, skipped), or an error per
+    input that could not be read."""
+    for item in iter_inputs(paths, exclude):
         if isinstance(item, InputError):
             yield item
         else:

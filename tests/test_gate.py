@@ -257,7 +257,7 @@ def test_feed_bad_items_are_quarantined_and_the_run_goes_on(tmp_path: Path) -> N
     quarantined = {r["mtcheck"]["id"]: r for r in _lines(tmp_path / "quarantined.jsonl")}
     assert set(quarantined) == {"feed-3", "typed", "boom"}
     assert quarantined["feed-3"]["raw"] == '{"id": "broken", "body": "no closing brace"'  # kept as raw text
-    assert quarantined["feed-3"]["mtcheck"]["reasons"][0]["message"].startswith("unreadable: line 3: not JSON")
+    assert quarantined["feed-3"]["mtcheck"]["reasons"][0]["message"].startswith("line 3: not JSON")
     assert quarantined["typed"]["body"] == {"paragraphs": 3}  # the original item, untouched
     assert "no text field" in quarantined["typed"]["mtcheck"]["reasons"][0]["message"]
     assert quarantined["boom"]["mtcheck"]["reasons"][0]["code"] == "checker-error"
@@ -434,7 +434,8 @@ def test_kill_9_and_restart_decides_every_item_exactly_once(tmp_path: Path, jobs
     assert len(recorded) == len(set(recorded)) and set(recorded) == expected
     quarantined = {r["mtcheck"]["id"]: r for r in _lines(out / "quarantined.jsonl")}
     assert quarantined["feed-6"]["raw"] == "this line is not JSON {"
-    assert quarantined["feed-6"]["mtcheck"]["reasons"][0]["message"].startswith("unreadable:")
+    reason = quarantined["feed-6"]["mtcheck"]["reasons"][0]
+    assert reason["code"] == "unreadable" and reason["message"].startswith("line 6: not JSON")
     assert quarantined["wrong-type"]["mtcheck"]["reasons"][0]["code"] == "unreadable"
     assert {a["id"] for a in _lines(out / "audit.jsonl")} == expected
 

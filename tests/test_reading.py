@@ -9,6 +9,7 @@ import pytest
 
 from mtcheck.core.article import Article
 from mtcheck.core.errors import InputError
+from mtcheck.reading import inputs
 from mtcheck.reading.formats import SUPPORTED_SUFFIXES, iter_inputs, read_articles, read_file
 
 SEEDS = Path(__file__).parent.parent / "seeds"
@@ -173,10 +174,10 @@ def test_permission_error_is_reported(tmp_path: Path, monkeypatch: pytest.Monkey
     p = tmp_path / "secret.txt"
     p.write_text("Headline", encoding="utf-8")
 
-    def deny(self: Path) -> bytes:
-        raise PermissionError(13, "Permission denied", str(self))
+    def deny(path, flags, *args) -> int:
+        raise PermissionError(13, "Permission denied", str(path))
 
-    monkeypatch.setattr(Path, "read_bytes", deny)
+    monkeypatch.setattr(inputs.os, "open", deny)  # the one place that opens inputs
     assert _cause(p) == "cannot read: permission denied"
 
 

@@ -21,7 +21,7 @@ import pytest
 from mtcheck.core.report import Report
 from mtcheck.report.html import render_article, render_index
 from mtcheck.report.writer import summary_of
-from mtcheck.review.server import ReviewServer
+from mtcheck.review.server import TOKEN_HEADER, ReviewServer
 from reports import flag_json as flag
 from reports import make_report
 
@@ -155,12 +155,20 @@ def running(folder: Path) -> Iterator[ReviewServer]:
 
 
 def request(
-    server: ReviewServer, method: str, path: str, body: object = None, headers: dict | None = None
+    server: ReviewServer,
+    method: str,
+    path: str,
+    body: object = None,
+    headers: dict | None = None,
+    token: bool = True,
 ) -> tuple[int, bytes]:
-    """A raw HTTP request: http.client sends the path exactly as given (no normalising of ..)."""
+    """A raw HTTP request: http.client sends the path exactly as given (no normalising of ..); with the server's
+    token in its header unless `token=False`."""
     conn = http.client.HTTPConnection(*server.server_address[:2], timeout=30)
     data = body if isinstance(body, (bytes, type(None))) else json.dumps(body).encode()
     hdrs = {"Content-Type": "application/json"} if data is not None else {}
+    if token:
+        hdrs[TOKEN_HEADER] = server.token
     hdrs.update(headers or {})
     try:
         conn.request(method, path, body=data, headers=hdrs)
@@ -339,6 +347,72 @@ def test_requests_for_other_hosts_are_refused(setup: Setup, server: ReviewServer
     assert not setup.decisions.exists()
 
 
+@pytest.mark.parametrize(
+    "host", ["127.evil.example", "127.0.0.1.nip.io", "localhost.evil.example", "127.0.0.1:80@evil.example", "0x7f.1"]
+)
+def test_hosts_that_only_look_like_loopback_are_refused(setup: Setup, server: ReviewServer, host: str) -> None:
+    """DNS rebinding with a name that starts like a loopback address: reads and writes refused, nothing saved."""
+    port = server.server_address[1]
+    status, _ = request(server, "GET", "/api/decisions/article", headers={"Host": f"{host}:{port}"})
+    assert status == 403
+    body = {"decision": "reject", "article_sha256": setup.report.article.sha256}
+    headers = {"Host": f"{host}:{port}", "Origin": f"http://{host}:{port}"}
+    status, _ = request(server, "PUT", "/api/decisions/article/f1", body, headers)
+    assert status == 403
+    assert not setup.decisions.exists()
+
+
+@pytest.mark.parametrize("host", ["localhost", "127.0.0.1", "127.1.2.3"])
+def test_loopback_names_and_addresses_are_served(setup: Setup, server: ReviewServer, host: str) -> None:
+    port = server.server_address[1]
+    assert request(server, "GET", "/api/decisions/article", headers={"Host": f"{host}:{port}"})[0] == 200
+
+
+def test_writes_need_the_servers_token(setup: Setup, server: ReviewServer) -> None:
+    """Without the token (or with a wrong one) no decision is written, whatever the Host and Origin say."""
+    body = {"decision": "reject", "article_sha256": setup.report.article.sha256}
+    path = "/api/decisions/article/f1"
+    assert request(server, "PUT", path, body, token=False)[0] == 403
+    assert request(server, "PUT", path, body, {TOKEN_HEADER: "x" + server.token}, token=False)[0] == 403
+    assert request(server, "DELETE", path, token=False)[0] == 403
+    cookie = {"Cookie": f"{server.cookie_name}=wrong"}
+    assert request(server, "PUT", path, body, cookie, token=False)[0] == 403
+    assert not setup.decisions.exists()
+    assert request(server, "PUT", path, body)[0] == 200  # the header
+    assert setup.decisions.exists()
+
+
+def test_the_login_address_sets_the_token_cookie_and_leaves_the_address(setup: Setup, server: ReviewServer) -> None:
+    conn = http.client.HTTPConnection(*server.server_address[:2], timeout=30)
+    conn.request("GET", f"/article.html?token={server.token}")
+    resp = conn.getresponse()
+    resp.read()
+    assert resp.status == 303 and resp.getheader("Location") == "/article.html"
+    cookie = resp.getheader("Set-Cookie")
+    assert cookie.startswith(f"{server.cookie_name}={server.token};")
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
+    conn.close()
+    assert request(server, "GET", "/article.html?token=wrong", token=False)[0] == 403
+    # the cookie alone lets the page write, and the API says so to the page
+    jar = {"Cookie": f"{server.cookie_name}={server.token}"}
+    conn = http.client.HTTPConnection(*server.server_address[:2], timeout=30)
+    conn.request("GET", "/api/decisions/article", headers=jar)
+    assert conn.getresponse().getheader("X-Mtcheck-Writable") == "yes"
+    conn.close()
+    body = {"decision": "reject", "article_sha256": setup.report.article.sha256}
+    assert request(server, "PUT", "/api/decisions/article/f1", body, jar, token=False)[0] == 200
+
+
+def test_content_type_must_be_json_itself(setup: Setup, server: ReviewServer) -> None:
+    body = {"decision": "reject", "article_sha256": setup.report.article.sha256}
+    for ctype in ("text/plain; note=json", "application/jsonp", "text/json-ish"):
+        status, _ = request(server, "PUT", "/api/decisions/article/f1", body, {"Content-Type": ctype})
+        assert status == 415, ctype
+    assert not setup.decisions.exists()
+    ok = request(server, "PUT", "/api/decisions/article/f1", body, {"Content-Type": "application/json; charset=utf-8"})
+    assert ok[0] == 200
+
+
 def test_stale_decisions_file_is_never_overwritten(setup: Setup, server: ReviewServer) -> None:
     stale = {"schema": "mtcheck.decisions/1", "report": "article.json", "article_sha256": "1" * 64, "decisions": {}}
     setup.decisions.write_text(json.dumps(stale))
@@ -388,7 +462,10 @@ def test_review_command_prints_its_address_and_stops_on_ctrl_c(setup: Setup, sig
     )
     try:
         line = proc.stdout.readline()
-        m = re.fullmatch(rf"mtcheck: reviewing {re.escape(str(setup.reports))}/ at http://127\.0\.0\.1:(\d+)/\n", line)
+        m = re.fullmatch(
+            rf"mtcheck: reviewing {re.escape(str(setup.reports))}/ at http://127\.0\.0\.1:(\d+)/\?token=([\w-]+)\n",
+            line,
+        )
         assert m, line
         conn = http.client.HTTPConnection("127.0.0.1", int(m.group(1)), timeout=30)
         conn.request("GET", "/")

@@ -96,7 +96,7 @@ def test_review_in_the_browser_then_apply(watched: Watched, setup: Setup, server
     from playwright.sync_api import expect
 
     page = watched.page
-    page.goto(server.url)  # the index links to the article page
+    page.goto(server.login_url)  # the address `mtcheck review` prints; the index links to the article page
     page.locator('a[href="article.html"]').click()
     page.wait_for_selector('#review[data-mode="server"]')
     assert "saved on the review server" in page.locator("#review-mode").inner_text()
@@ -139,6 +139,7 @@ def test_two_tabs_deciding_at_once_keep_both(chromium, setup: Setup, server: Rev
     context = chromium.new_context(viewport={"width": 1280, "height": 900})
     try:
         tabs = [context.new_page(), context.new_page()]
+        tabs[0].goto(server.login_url)  # the token cookie, for both tabs of this browser
         for tab in tabs:
             tab.goto(server.url + "article.html")
             tab.wait_for_selector('#review[data-mode="server"]')
@@ -156,6 +157,24 @@ def test_two_tabs_deciding_at_once_keep_both(chromium, setup: Setup, server: Rev
         expect(tabs[0].locator("#review-progress")).to_have_text("2 / 5 decided")
     finally:
         context.close()
+
+
+@pytest.mark.browser
+def test_page_opened_without_the_token_saves_nothing_on_the_server(
+    watched: Watched, setup: Setup, server: ReviewServer
+) -> None:
+    """A page that did not come through the printed address (no token cookie) keeps decisions in the browser and
+    says why; the server's decisions file is never written."""
+    from playwright.sync_api import expect
+
+    page = watched.page
+    page.goto(server.url + "article.html")
+    page.wait_for_selector('#review[data-mode="static"]')
+    expect(page.locator("#review-status")).to_contain_text("token")
+    _open_flag(page, "f4")
+    page.keyboard.press("x")
+    expect(page.locator("#review-status")).to_contain_text("kept in this browser")
+    assert not setup.decisions.exists()
 
 
 @pytest.mark.browser

@@ -19,6 +19,10 @@ class MtcheckGroup(click.Group):
         except MtcheckError as exc:
             click.echo(f"mtcheck: error: {exc}", err=True)
             sys.exit(2)
+        except OSError as exc:  # the disk filled up, a folder vanished mid-run: said in one line, not a traceback
+            where = f"{exc.filename}: " if exc.filename else ""
+            click.echo(f"mtcheck: error: {where}{exc.strerror or exc}", err=True)
+            sys.exit(2)
         except KeyboardInterrupt:
             click.echo("mtcheck: interrupted", err=True)
             sys.exit(130)

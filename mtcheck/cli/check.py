@@ -19,6 +19,7 @@ from mtcheck.cli.options import (
     source_lang_option,
 )
 from mtcheck.core.errors import InputError, MtcheckError
+from mtcheck.core.files import usable_output_file, usable_output_folder
 from mtcheck.pipeline import Checker, Workers, check_inputs, check_line_articles, iter_articles
 from mtcheck.reading import read_lines
 from mtcheck.report.lines import line_record
@@ -104,8 +105,9 @@ def check(
         return
     if not paths:
         raise click.UsageError("give at least one file or folder to check (e.g. mtcheck check seeds/)")
+    usable_output_folder(Path(out), list(paths))  # before the model loads: a run that cannot write fails first
     writer = ReportWriter(Path(out))
-    items = list(iter_articles(paths))
+    items = list(iter_articles(paths, exclude=Path(out)))
     workers = (lambda: Workers(jobs, settings)) if jobs > 1 else None
     outcomes = check_inputs(items, make_checker, writer, workers)
     failed = 0
@@ -136,6 +138,8 @@ def _line(summary: dict) -> str:
 
 
 def _check_lines(lines_file: Path, out: str, make_checker, quiet: bool) -> None:
+    if out != "-":
+        usable_output_file(Path(out))
     try:
         articles = read_lines(lines_file)
     except InputError as exc:
@@ -143,13 +147,16 @@ def _check_lines(lines_file: Path, out: str, make_checker, quiet: bool) -> None:
     checker = make_checker()
     with tqdm(total=len(articles), desc="lines", unit="line", disable=quiet, file=sys.stderr) as bar:
         reports = check_line_articles(checker, articles, progress=bar.update)
-    stream = sys.stdout if out == "-" else open(out, "w", encoding="utf-8")  # noqa: SIM115
     try:
-        for i, report in enumerate(reports):
-            stream.write(json.dumps(line_record(report, i), ensure_ascii=False) + "\n")
-    finally:
-        if stream is not sys.stdout:
-            stream.close()
+        stream = sys.stdout if out == "-" else open(out, "w", encoding="utf-8")  # noqa: SIM115
+        try:
+            for i, report in enumerate(reports):
+                stream.write(json.dumps(line_record(report, i), ensure_ascii=False) + "\n")
+        finally:
+            if stream is not sys.stdout:
+                stream.close()
+    except OSError as exc:
+        raise MtcheckError(f"{out}: cannot write: {exc.strerror or exc}") from None
     if not quiet:
         if out != "-":
             click.echo(f"mtcheck: wrote {len(reports)} lines to {out}", err=True)

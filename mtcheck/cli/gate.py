@@ -11,6 +11,7 @@ import click
 
 from mtcheck.cli.options import device_option, jobs_option, model_option, quiet_option, rewrite_option
 from mtcheck.core.errors import MtcheckError
+from mtcheck.core.files import usable_output_folder
 from mtcheck.gate import run as gating
 from mtcheck.gate.filters import ACCEPT, scores_of
 from mtcheck.gate.policy import explain, load_policy
@@ -71,6 +72,7 @@ def gate(
         raise click.UsageError("--watch needs a folder or a JSONL file, not standard input")
     if input_ != "-" and not Path(input_).exists():
         raise MtcheckError(f"{input_}: no such file or folder")  # before creating --out or loading anything
+    usable_output_folder(out, [Path(input_)] if input_ != "-" else [])
     from mtcheck.lm.store import resolve
 
     resolved = resolve(model)  # name and sha256 without loading the weights: a cached run stays cheap

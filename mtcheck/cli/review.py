@@ -46,7 +46,7 @@ def serve(folder: Path, host: str, port: int, verbose: bool) -> None:
     # non-interactive shell inherits SIGINT as ignored, and Python then never raises KeyboardInterrupt.
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, _stop)
-    click.echo(f"mtcheck: reviewing {shown} at {server.url}")
+    click.echo(f"mtcheck: reviewing {shown} at {server.login_url}")
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -4,6 +4,7 @@ is documented in docs/report-schema.md and versioned by `schema`."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field, replace
 
 from mtcheck.core.codes import SEVERITY_ORDER, Severity
@@ -165,6 +166,18 @@ class Report:
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise MtcheckError(f"{where}: not a valid {SCHEMA} report ({type(exc).__name__}: {exc})") from None
+        # Every offset in a report points into article.text; a text edited after the check (or damaged) would
+        # have them point at other words, and `apply` would write the wrong text.
+        text = article.text if isinstance(article.text, str) else ""
+        if not isinstance(article.text, str):
+            raise MtcheckError(f"{where}: report has no article text")
+        if not isinstance(article.sha256, str) or not article.sha256:
+            raise MtcheckError(f"{where}: report has no article sha256")
+        if hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest() != article.sha256:
+            raise MtcheckError(f"{where}: article.text does not match its sha256: the report was edited or damaged")
+        for f in flags:
+            if not (isinstance(f.start, int) and isinstance(f.end, int) and 0 <= f.start <= f.end <= len(text)):
+                raise MtcheckError(f"{where}: flag {f.id or '?'} spans {f.start}-{f.end}, outside the article text")
         return cls(
             article=article,
             model=data.get("model", {}),

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import threading
 from dataclasses import dataclass, replace
-from itertools import combinations
+from itertools import combinations, islice
 
 from mtcheck.core.article import Article
 from mtcheck.core.codes import Severity
@@ -27,6 +27,9 @@ from mtcheck.lm.unigram import UnigramTable
 from mtcheck.lm.units import ArticleScores
 from mtcheck.signals.editgain import context_start
 
+# Words and punctuation marks of a flag beyond which no small edits are tried (the seeds' longest garbled flag
+# is about a dozen): the cost of ranking grows with the candidates times the window they are read over.
+MAX_EDITED_TOKENS = 40
 _DOUBLED = re.compile(r"([.,;:!?])(\s+[.,;:])+(?![.\w])")
 _BRACKET = re.compile(r"\s?\[[^\[\]\n]{1,80}\]\s?")
 
@@ -216,18 +219,20 @@ class Corrector:
                     f"drop the bracketed gloss “{m.group().strip()}”",
                 )
             )
-        # 2. small edits around the span (LM-Critic): deletions, merges across a full stop, case fixes
-        singles = self._small_edits(article, flag)
+        # 2. small edits around the span (LM-Critic): deletions, merges across a full stop, case fixes; at most
+        # max_edits_per_flag in all (each costs a rescoring of the rest of its window), singles before pairs
+        room = max(0, self.settings.max_edits_per_flag - len(out))
+        singles = self._small_edits(article, flag)[:room]
         out += singles
-        pairs = []
-        for x, y in combinations(singles, 2):
-            if x.end <= y.start or y.end <= x.start:
-                first, second = (x, y) if x.start < y.start else (y, x)
-                replacement = first.replacement + text[first.end : second.start] + second.replacement
-                pairs.append(
-                    Candidate(first.start, second.end, replacement, FixSource.EDIT, f"{first.why}; {second.why}")
-                )
-        out += pairs[: max(0, self.settings.max_edits_per_flag - len(out))]
+        room -= len(singles)
+        pairs = (
+            (x, y) if x.start < y.start else (y, x)
+            for x, y in combinations(singles, 2)
+            if x.end <= y.start or y.end <= x.start
+        )
+        for first, second in islice(pairs, room):
+            replacement = first.replacement + text[first.end : second.start] + second.replacement
+            out.append(Candidate(first.start, second.end, replacement, FixSource.EDIT, f"{first.why}; {second.why}"))
         # calque fix combined with the article it needs ("be no start for" -> "be a non-starter for")
         for c in list(out):
             if c.source == FixSource.RULE and c.replacement.lower().startswith("a "):
@@ -239,6 +244,8 @@ class Corrector:
     def _small_edits(self, article: Article, flag: Flag) -> list[Candidate]:
         text = article.text
         tokens = list(TOKEN.finditer(text, flag.start, _edit_end(article, flag)))
+        if len(tokens) > MAX_EDITED_TOKENS:
+            return []  # a garble this long (a loop, a run-on) is no small edit's to repair; its rules' fixes stay
         out: list[Candidate] = []
         for i, m in enumerate(tokens):
             word = m.group()

@@ -10,12 +10,14 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import math
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mtcheck.core.errors import MtcheckError
+from mtcheck.core.errors import InputError, MtcheckError
+from mtcheck.reading.inputs import read_input, shown
 
 # Every threshold can be turned off with `false`. Values chosen on the seeds' stated requirements and on
 # the MLQE-PE dev post-edits: see README "Gate" and bench/gate_postedits.py.
@@ -87,6 +89,14 @@ HELP: dict[str, str] = {
 _INTS = {"critical.reject_at", "critical.quarantine_at", "length.min_words", "language.max_untranslated_letters"}
 _INTS |= {"reasons.quote_flags"}
 _BOOLS = {"boilerplate.reject_when_nothing_scored"}
+# Upper bounds, by section or key: fluency is 0-100, shares and P(BAD) are 0-1.
+_RANGES: dict[str, float] = {
+    "fluency": 100.0,
+    "predicted_bad": 1.0,
+    "language.min_latin_share": 1.0,
+    "language.min_paragraph_latin_share": 1.0,
+    "language.min_stopword_share": 1.0,
+}
 
 
 @dataclass(frozen=True)
@@ -113,14 +123,16 @@ def load_policy(path: Path | str | None) -> Policy:
         return default_policy()
     path = Path(path)
     try:
-        with open(path, "rb") as f:
-            data = tomllib.load(f)
-    except FileNotFoundError:
-        raise MtcheckError(f"{path}: no such policy file") from None
-    except OSError as exc:
-        raise MtcheckError(f"{path}: cannot read policy: {exc.strerror or exc}") from None
+        raw = read_input(path, limit=1 << 20)  # never a hang on a FIFO, never a huge file read whole
+    except InputError as exc:
+        cause = "no such policy file" if exc.cause == "no such file or folder" else f"cannot read policy: {exc.cause}"
+        raise MtcheckError(f"{shown(path)}: {cause}") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise MtcheckError(f"{shown(path)}: not UTF-8 text (byte {exc.start}); a policy is a UTF-8 TOML file") from None
     except tomllib.TOMLDecodeError as exc:
-        raise MtcheckError(f"{path}: not valid TOML ({exc})") from None
+        raise MtcheckError(f"{shown(path)}: not valid TOML ({exc})") from None
     return Policy(_merge(data, str(path)), str(path))
 
 
@@ -150,8 +162,13 @@ def _checked(name: str, value: Any, where: str) -> Any:
         return False
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise MtcheckError(f"{where}: policy key '{name}' must be a number or false, not {value!r}")
+    if not math.isfinite(value):  # TOML has nan and inf; a nan threshold compares false and turns a check off
+        raise MtcheckError(f"{where}: policy key '{name}' must be a finite number or false, not {value!r}")
     if value < 0:
         raise MtcheckError(f"{where}: policy key '{name}' must not be negative ({value!r})")
+    top = _RANGES.get(name.split(".")[0], _RANGES.get(name))
+    if top is not None and value > top:
+        raise MtcheckError(f"{where}: policy key '{name}' must be at most {top:g} ({value!r})")
     if name in _INTS:
         if value != int(value):
             raise MtcheckError(f"{where}: policy key '{name}' must be a whole number, not {value!r}")

@@ -51,7 +51,8 @@ from mtcheck.gate.filters import (
 from mtcheck.gate.policy import Policy
 from mtcheck.gate.store import Decided, Ledger, gate_header, item_key, now, read_written
 from mtcheck.pipeline import WorkerDied, Workers
-from mtcheck.reading.formats import SUPPORTED_SUFFIXES, feed_item_article, read_articles
+from mtcheck.reading.formats import feed_item_article, read_articles, walk
+from mtcheck.reading.inputs import read_input, shown
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,7 @@ class Item:
     path: Path | None = None  # file items only
     name: str = ""  # file items: output file name (relative path, flattened)
     line: int | None = None  # JSONL items: line number
+    unreadable: str | None = None  # file items that could not be read: why (no bytes, no copy)
 
     @property
     def key(self) -> str:
@@ -98,7 +100,7 @@ def _safe_name(text: str) -> str:
 
 
 def _unreadable(message: str) -> GateReason:
-    return GateReason(QUARANTINE, "unreadable", f"unreadable: {message}")
+    return GateReason(QUARANTINE, "unreadable", message)  # shown as "unreadable: <message>"
 
 
 @dataclass(frozen=True)
@@ -169,37 +171,38 @@ def _ticking(items: Iterator[Item], every: float = 0.5) -> Iterator[Any]:
 
 # --- inputs ----------------------------------------------------------------------------------------
 def iter_folder(folder: Path, exclude: Path | None = None, settle: float = 0.0) -> Iterator[Item]:
-    """Article files under a folder, sorted; hidden files, other suffixes and the output folder skipped.
+    """Article files under a folder, sorted; hidden files, other suffixes and the output folder skipped. A name
+    that cannot be read (a broken link, a FIFO, no permission) is an item too: it is quarantined as unreadable,
+    never dropped.
 
     settle: files modified less than this many seconds ago are left for the next pass (still being
     written by whoever feeds the folder).
     """
-    exclude = exclude.resolve() if exclude else None
     now = time.time()
-    for root, dirs, files in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and Path(root, d).resolve() != exclude)
-        for name in sorted(files):
-            if name.startswith(".") or not name.lower().endswith(SUPPORTED_SUFFIXES):
+    for path in walk(folder, exclude):
+        try:
+            if settle and now - path.lstat().st_mtime < settle:
                 continue
-            path = Path(root, name)
-            try:
-                if settle and now - path.stat().st_mtime < settle:
-                    continue
-            except OSError:
-                continue
-            item = file_item(path, folder)
-            if item is not None:
-                yield item
+        except OSError:
+            continue  # gone since the walk saw it: nothing left to lose
+        item = file_item(path, folder)
+        if item is not None:
+            yield item
 
 
 def file_item(path: Path, folder: Path) -> Item | None:
-    """One article file as an item keyed by its path relative to `folder`; None if it cannot be read now."""
-    try:
-        data = path.read_bytes()
-    except OSError:
-        return None  # vanished or unreadable now: the next pass sees it again
+    """One article file as an item keyed by its path relative to `folder`; an unreadable one carries why (its
+    key is the cause's, so it is decided again once it can be read); None when it is gone."""
     rel = path.relative_to(folder).as_posix()
-    return Item(rel, hashlib.sha256(data).hexdigest(), str(path), data, path, rel.replace("/", "__"))
+    name = rel.replace("/", "__")
+    try:
+        data = read_input(path)
+    except InputError as exc:
+        if not os.path.lexists(path):
+            return None  # vanished between the walk and the read
+        digest = hashlib.sha256(f"unreadable: {exc.cause}".encode()).hexdigest()
+        return Item(rel, digest, shown(path), b"", path, name, unreadable=exc.cause)
+    return Item(rel, hashlib.sha256(data).hexdigest(), shown(path), data, path, name)
 
 
 def iter_jsonl(stream: IO[bytes], label: str, stem: str) -> Iterator[Item]:
@@ -298,8 +301,10 @@ class Gate:
 
     def _articles(self, item: Item) -> tuple[list[Article], list[GateReason], Any]:
         """The item's articles, the reasons it could not be read, and its parsed JSON (lines)."""
+        if item.unreadable is not None:
+            return [], [_unreadable(item.unreadable)], None
         if item.path is not None:
-            found = list(read_articles(item.path))
+            found = list(read_articles(item.path, item.raw))
             articles = [a for a in found if isinstance(a, Article)]
             return articles, [_unreadable(e.cause) for e in found if isinstance(e, InputError)], None
         try:
@@ -407,6 +412,9 @@ class Gate:
         folder = self.out / OUT_FOLDER[decision]
         copy = folder / item.name
         report_path = folder / f"{item.name}.report.json"
+        if item.unreadable is not None:  # nothing to copy: the record says what stood there and why
+            atomic_write(report_path, json.dumps({"gate": {**gate, "unreadable": True}}, ensure_ascii=False, indent=1))
+            return [str(report_path.relative_to(self.out))]
         body = reports[0].to_json() if len(reports) == 1 else {"reports": [r.to_json() for r in reports]}
         atomic_write(copy, item.raw)
         # The report goes last: on restart, a report with its copy beside it means "written".

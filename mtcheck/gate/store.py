@@ -201,6 +201,8 @@ class Ledger:
                 if gate is not None and copy.exists():
                     outputs = [str(copy.relative_to(self.out)), str(report_path.relative_to(self.out))]
                     self._adopt(gate, decision, outputs, None)
+                elif gate is not None and gate.get("unreadable") is True:  # an unreadable input has no copy
+                    self._adopt(gate, decision, [str(report_path.relative_to(self.out))], None)
 
     def _adopt(self, gate: dict, decision: str, outputs: list[str], jsonl_end: dict | None) -> None:
         key = item_key(gate["id"], gate["sha256"])

@@ -25,40 +25,43 @@ from bs4 import BeautifulSoup, Tag
 
 from mtcheck.core.article import Article
 from mtcheck.core.errors import InputError
+from mtcheck.reading.inputs import read_input, shown, why_unreadable
 from mtcheck.reading.segmenting import segment
 
-__all__ = ["SUPPORTED_SUFFIXES", "iter_inputs", "read_articles", "read_file", "decode_bytes"]
+__all__ = ["SUPPORTED_SUFFIXES", "iter_inputs", "read_articles", "read_file", "decode_bytes", "walk"]
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".json", ".jsonl")
 _NO_ARTICLES = "no articles found (looked for " + ", ".join(SUPPORTED_SUFFIXES) + ")"
 
 
 # --- finding input files -------------------------------------------------------------------------
-def iter_inputs(paths: Sequence[str | Path]) -> Iterator[Path | InputError]:
+def iter_inputs(paths: Sequence[str | Path], exclude: Path | None = None) -> Iterator[Path | InputError]:
     """Expand files and folders into files to read, in order.
 
-    Folders are searched recursively (sorted; hidden files and folders and unsupported suffixes
-    skipped). A file named explicitly is always yielded, whatever its suffix (read as text).
+    Folders are searched recursively (sorted; hidden files and folders, unsupported suffixes and the `exclude`
+    folder skipped). A file named explicitly is always yielded, whatever its suffix (read as text).
     """
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found = sorted(_walk(path))
+            found = sorted(walk(path, exclude))
             if not found:
-                yield InputError(str(path), _NO_ARTICLES)
+                yield InputError(shown(path), _NO_ARTICLES)
             yield from found
-        elif path.is_file():
-            yield path
-        elif path.exists():
-            yield InputError(str(path), "not a regular file")
         else:
-            yield InputError(str(path), "no such file or folder")
+            why = why_unreadable(path)
+            yield path if why is None else InputError(shown(path), why)
 
 
-def _walk(folder: Path) -> Iterator[Path]:
+def walk(folder: Path, exclude: Path | None = None) -> Iterator[Path]:
+    """Every file under `folder` with a supported suffix, hidden files and folders and the `exclude` folder (the
+    run's own output) skipped. Whatever stands at such a name is yielded, a broken link or a FIFO too: opening
+    it (`read_input`) says why it cannot be read, so no input is dropped unseen. Sorted within each folder."""
+    skip = exclude.resolve() if exclude is not None else None
     for root, dirs, files in os.walk(folder):
-        dirs[:] = [d for d in dirs if not d.startswith(".")]  # prune hidden folders in place
-        for name in files:
+        # pruned in place: hidden folders, and the output folder (a run never reads what it writes)
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and (skip is None or Path(root, d).resolve() != skip))
+        for name in sorted(files):
             if not name.startswith(".") and name.lower().endswith(SUPPORTED_SUFFIXES):
                 yield Path(root, name)
 
@@ -157,28 +160,20 @@ def read_file(path: Path) -> list[Article]:
     return articles
 
 
-def read_articles(path: Path) -> Iterator[Article | InputError]:
-    """Yield each article of one file, or an InputError for the file or for one feed item.
+def read_articles(path: Path, raw: bytes | None = None) -> Iterator[Article | InputError]:
+    """Yield each article of one file (`raw`: its bytes, when the caller read them with `read_input`), or an
+    InputError for the file or for one feed item.
 
     A file-level failure (unreadable, empty, binary, undecodable, invalid JSON) yields one
     InputError and nothing else; in JSON(L) feeds a bad item yields an InputError whose path is
     "file.jsonl#<line>" and the other items still come through.
     """
     path = Path(path)
-    where = str(path)
+    where = shown(path)
     try:
-        data = path.read_bytes()
-    except PermissionError:
-        yield InputError(where, "cannot read: permission denied")
-        return
-    except IsADirectoryError:
-        yield InputError(where, "is a folder, not a file")
-        return
-    except FileNotFoundError:
-        yield InputError(where, "no such file or folder")
-        return
-    except OSError as exc:
-        yield InputError(where, f"cannot read: {exc.strerror or exc}")
+        data = read_input(path) if raw is None else raw
+    except InputError as exc:
+        yield exc
         return
     if not data:
         yield InputError(where, "empty file")
@@ -468,11 +463,10 @@ def text_article(text: str, *, title: str | None = None, id: str = "text", path:
 def read_lines(path: Path) -> list[Article]:
     """Each line of a file of MT output as its own small article (`line_article`); InputError when the file
     cannot be read."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InputError(str(path), f"cannot read: {exc.strerror or exc}") from None
-    text, _encoding, _note = decode_bytes(data, str(path))
+    data = read_input(path)
+    if not data.strip():
+        raise InputError(shown(path), "empty file: no lines to check")
+    text, _encoding, _note = decode_bytes(data, shown(path))
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()

@@ -195,7 +195,40 @@ def split_sentences(par: str) -> list[tuple[int, int]]:
     if len(out) > 1 and not any(c.isalnum() for c in par[out[0][0] : out[0][1]]):
         out[1] = (out[0][0], out[1][1])
         del out[0]
-    return out
+    return [piece for s, e in out for piece in cap_length(par, s, e)]
+
+
+# A "sentence" longer than this is cut into pieces (at a comma, semicolon or colon where there is one, else at a
+# space): every later stage costs at least its length times the candidates in it, and a run-on of thousands of
+# words (a page without full stops, `'a ' * 1024`) would otherwise take minutes. News sentences are far shorter
+# (the longest of the 60 mqm23-zhen dev articles: about 90 words).
+MAX_SENTENCE_WORDS = 150
+MAX_SENTENCE_CHARS = 1000
+
+
+def cap_length(text: str, s: int, e: int) -> list[tuple[int, int]]:
+    """[s, e) as pieces of at most MAX_SENTENCE_WORDS words and MAX_SENTENCE_CHARS characters, each trimmed."""
+    pieces: list[tuple[int, int]] = []
+    while True:
+        s, e = _trim(text, s, e)
+        if s >= e:
+            return pieces
+        limit = min(e, s + MAX_SENTENCE_CHARS)
+        words = [m.start() for m in re.finditer(r"\s+", text[s:limit])]
+        if len(words) >= MAX_SENTENCE_WORDS:
+            limit = s + words[MAX_SENTENCE_WORDS - 1]
+        if limit >= e:
+            pieces.append((s, e))
+            return pieces
+        window = text[s:limit]
+        cut = max(window.rfind(", "), window.rfind("; "), window.rfind(": "))
+        if cut > len(window) // 2:
+            cut += 1  # after the punctuation
+        else:
+            space = window.rfind(" ")
+            cut = space if space > 0 else len(window)
+        pieces.append(_trim(text, s, s + cut))
+        s = s + cut
 
 
 def _trim(text: str, s: int, e: int) -> tuple[int, int]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from mtcheck.core.errors import InputError, MtcheckError
 from mtcheck.core.files import atomic_write
 from mtcheck.core.report import Report
 from mtcheck.reading.formats import read_articles
+from mtcheck.reading.inputs import read_input, shown
 from mtcheck.review.decisions import flags_by_id
 
 _FIXES = ("accept", "edit")
@@ -103,19 +105,20 @@ def source_file(report: Report) -> Path:
     return Path(str(report.article.path or "").partition("#")[0])
 
 
-def check_source(report: Report) -> bool:
-    """True when the article file is still there and unchanged; False when it is gone.
+def check_source(report: Report) -> Article | None:
+    """The article as its file reads now, when the file is still there and unchanged; None when it is gone.
 
-    Raises MtcheckError when it changed since the check (its text no longer has the report's sha256).
+    Raises MtcheckError when it changed since the check (its text no longer has the report's sha256). What is
+    written back is decided from this reading of the file (its format, encoding), never from the report's word.
     """
     article = report.article
     path = source_file(report)
-    if not str(path) or str(path) == "." or not path.is_file():
-        return False
+    if not str(path) or str(path) == "." or not os.path.lexists(path):
+        return None
     found: Article | None = None
     for item in read_articles(path):
         if isinstance(item, InputError):
-            if item.path == article.path or item.path == str(path):
+            if item.path in (article.path, shown(path)):
                 raise MtcheckError(f"cannot re-read {article.path} to check it is unchanged: {item.cause}")
             continue
         if item.path == article.path:
@@ -128,24 +131,24 @@ def check_source(report: Report) -> bool:
             f"{article.path} changed since the check (sha256 {found.sha256[:12]}…, the report has "
             f"{article.sha256[:12]}…); check it again before applying decisions"
         )
-    return True
+    return found
 
 
-def corrected_name(report: Report, name: str) -> str:
+def corrected_name(report: Report, name: str, source_format: str) -> str:
     """`.txt` keeps its file name; derived formats become `<name>.txt` (plain text, see module doc)."""
-    if report.article.format == "txt":
+    if source_format == "txt":
         return source_file(report).name or f"{name}.txt"
     return f"{name}.txt"
 
 
-def encode_like_source(report: Report, text: str, source_present: bool) -> tuple[bytes, str | None]:
+def encode_like_source(report: Report, text: str, source: Article | None) -> tuple[bytes, str | None]:
     """Bytes in the source file's encoding, newline style and BOM; a note when that was not possible."""
-    if report.article.format != "txt" or not source_present:
+    if source is None or source.source_format != "txt":
         return text.encode("utf-8"), None
-    raw = source_file(report).read_bytes()
+    raw = read_input(source_file(report))
     if b"\r\n" in raw or b"\r\x00\n\x00" in raw or b"\x00\r\x00\n" in raw:
         text = text.replace("\n", "\r\n")
-    encoding = str(report.article.encoding or "utf-8")
+    encoding = str(source.encoding or "utf-8")
     if encoding in ("utf-8", "utf-8-sig"):
         return (codecs.BOM_UTF8 if raw.startswith(codecs.BOM_UTF8) else b"") + text.encode("utf-8"), None
     try:
@@ -167,13 +170,16 @@ def apply_to_files(
 ) -> Written:
     """Check the source, apply, write the corrected article and `<name>.changes.jsonl`."""
     notes: list[str] = []
-    if in_place and report.article.format != "txt":
+    found = check_source(report)
+    present = found is not None
+    source = source_file(report)
+    # the format as the file reads now: a report that says "txt" for an .html file must not get its markup replaced
+    source_format = found.source_format if found is not None else report.article.format
+    if in_place and (source_format != "txt" or report.article.format != "txt"):
         raise MtcheckError(
-            f"--in-place works only for .txt articles; this one is {report.article.format} "
+            f"--in-place works only for .txt articles; {source} reads as {source_format} "
             "(its markup was never read, so it cannot be written back)"
         )
-    present = check_source(report)
-    source = source_file(report)
     if not present:
         notes.append(f"{report.article.path} is no longer there; applying to the article text in the report")
     if in_place:
@@ -181,11 +187,11 @@ def apply_to_files(
             raise MtcheckError(f"--in-place: {source} is no longer there")
         target = source
     else:
-        target = out_dir / corrected_name(report, name)
+        target = out_dir / corrected_name(report, name, source_format)
         if present and target.resolve() == source.resolve():
             raise MtcheckError(f"{target} is the original article; use --in-place to overwrite it, or another --out")
     result = apply_decisions(report, doc)
-    data, note = encode_like_source(report, result.text, present)
+    data, note = encode_like_source(report, result.text, found)
     if note:
         notes.append(note)
     log = out_dir / f"{name}.changes.jsonl"

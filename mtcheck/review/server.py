@@ -10,20 +10,28 @@ JSON API for the decisions files:
     DELETE /api/decisions/<name>/<flag>   reopen the flag
 
 Only the standard library: `http.server.ThreadingHTTPServer`. It binds to loopback by default, and then
-answers only requests addressed to a loopback host name (a page on another site cannot reach it through
-DNS rebinding). Writes are merged per flag under a lock by `DecisionStore`.
+answers only requests addressed to an exact loopback name or a literal loopback address (`localhost`,
+`127.0.0.1`, `[::1]`: not `127.evil.example`, so a page on another site cannot reach it through DNS rebinding).
+Writes also need the server's token, as Jupyter's do: `mtcheck review` prints the address with `?token=...`; the
+first page opened with it gets the token as a same-site, script-proof cookie, and every PUT and DELETE must carry
+it (the cookie, or an `X-Mtcheck-Token` header for scripts). Writes are merged per flag under a lock by
+`DecisionStore`.
 """
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
 import json
 import re
+import secrets
 import socket
 import threading
 from http import HTTPStatus
+from http.cookies import CookieError, SimpleCookie
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import unquote
+from urllib.parse import parse_qs, unquote
 
 from mtcheck.core.errors import MtcheckError
 from mtcheck.core.report import Report
@@ -38,7 +46,8 @@ _TYPES = {
     ".jsonl": "text/plain; charset=utf-8",
     ".png": "image/png",
 }
-_LOOPBACK_NAMES = {"127.0.0.1", "localhost", "::1", "[::1]"}
+_LOOPBACK_NAMES = {"localhost", "localhost."}
+TOKEN_HEADER = "X-Mtcheck-Token"
 _FILE_RE = re.compile(r"\w[\w.\-]{0,250}")
 
 
@@ -47,13 +56,17 @@ class ReviewServer(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 128  # many tabs (or a burst of requests) must not get connection resets
 
-    def __init__(self, folder: Path, host: str = "127.0.0.1", port: int = 0, verbose: bool = False):
+    def __init__(
+        self, folder: Path, host: str = "127.0.0.1", port: int = 0, verbose: bool = False, token: str | None = None
+    ):
+        """`token`: what writes must carry (default: a new random one per server)."""
         if not folder.is_dir():
             raise MtcheckError(f"{folder}: no such reports folder")
         self.folder = folder.resolve()
         self.store = DecisionStore(self.folder)
         self.verbose = verbose
-        self.loopback_only = host in _LOOPBACK_NAMES or host.startswith("127.")
+        self.loopback_only = is_loopback(host)
+        self.token = token or secrets.token_urlsafe(24)
         self._reports: dict[str, tuple[tuple[int, int], Report]] = {}
         self._reports_lock = threading.Lock()
         if ":" in host:
@@ -68,6 +81,19 @@ class ReviewServer(ThreadingHTTPServer):
         host, port = self.server_address[:2]
         host = f"[{host}]" if ":" in str(host) else host
         return f"http://{host}:{port}/"
+
+    @property
+    def login_url(self) -> str:
+        """The address to open: it hands the browser the token that writes need."""
+        return f"{self.url}?token={self.token}"
+
+    @property
+    def cookie_name(self) -> str:
+        # per port: cookies are not kept apart by port, and two review servers may run side by side
+        return f"mtcheck_review_{self.server_address[1]}"
+
+    def token_ok(self, given: str | None) -> bool:
+        return bool(given) and hmac.compare_digest(str(given).encode(), self.token.encode())
 
     def report(self, name: str) -> Report | None:
         """The report `<name>.json`, cached while the file is unchanged; None when there is none."""
@@ -180,9 +206,34 @@ class Handler(BaseHTTPRequestHandler):
     def _host_ok(self) -> bool:
         if not self.server.loopback_only:
             return True
-        host = (self.headers.get("Host") or "").strip().lower()
-        name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
-        return name in _LOOPBACK_NAMES or name.startswith("127.")
+        return is_loopback(_host_name(self.headers.get("Host") or ""))
+
+    def _token(self) -> str | None:
+        """The token this request carries: the header, else the cookie the login address set."""
+        given = self.headers.get(TOKEN_HEADER)
+        if given:
+            return given
+        try:
+            morsel = SimpleCookie(self.headers.get("Cookie") or "").get(self.server.cookie_name)
+        except CookieError:
+            return None
+        return morsel.value if morsel else None
+
+    def _login(self) -> bool:
+        """A GET with `?token=`: the right one sets the cookie and redirects to the page without it (the token
+        leaves the address bar and the history); a wrong one is refused. False: no token in the query."""
+        query = self.path.split("?", 1)[1].split("#", 1)[0] if "?" in self.path else ""
+        given = parse_qs(query).get("token")
+        if not given:
+            return False
+        if not self.server.token_ok(given[0]):
+            self._error(HTTPStatus.FORBIDDEN, "wrong review token: open the address `mtcheck review` printed")
+            return True
+        cookie = f"{self.server.cookie_name}={self.server.token}; Path=/; HttpOnly; SameSite=Strict"
+        self._send(
+            HTTPStatus.SEE_OTHER, b"", "text/plain", {"Location": self.path.split("?", 1)[0], "Set-Cookie": cookie}
+        )
+        return True
 
     def _handle(self) -> None:
         try:
@@ -199,6 +250,8 @@ class Handler(BaseHTTPRequestHandler):
         segs = self._segments()
         if segs is None:
             return self._error(HTTPStatus.BAD_REQUEST, "bad path")
+        if method in ("GET", "HEAD") and self._login():
+            return None
         if segs[:2] == ["api", "decisions"] and len(segs) in (3, 4):
             name = segs[2]
             if not valid_name(name):
@@ -209,6 +262,11 @@ class Handler(BaseHTTPRequestHandler):
                 return self._get_decisions(name)
             if method not in ("PUT", "DELETE"):
                 return self._error(HTTPStatus.METHOD_NOT_ALLOWED, "use PUT or DELETE", allow="PUT, DELETE")
+            if not self.server.token_ok(self._token()):
+                return self._error(
+                    HTTPStatus.FORBIDDEN,
+                    "no review token: open the address `mtcheck review` printed (with ?token=) to save decisions",
+                )
             return self._change(name, segs[3])
         if segs[0] == "api":
             return self._error(HTTPStatus.NOT_FOUND, "no such API")
@@ -266,7 +324,11 @@ class Handler(BaseHTTPRequestHandler):
     def _get_decisions(self, name: str) -> None:
         report = self._report_or_404(name)
         if report is not None:
-            self._json(HTTPStatus.OK, self.server.store.get(name, report))
+            doc = self.server.store.get(name, report)
+            # the page keeps decisions in the browser rather than fail every save when it cannot write
+            self._json(
+                HTTPStatus.OK, doc, {"X-Mtcheck-Writable": "yes" if self.server.token_ok(self._token()) else "no"}
+            )
 
     def _change(self, name: str, flag_id: str) -> None:
         body = self._read_body() if self.command == "PUT" else b""
@@ -284,7 +346,8 @@ class Handler(BaseHTTPRequestHandler):
         if self.command == "DELETE":
             doc = store.delete(name, report, flag_id)
             return self._json(HTTPStatus.OK, {"flag": flag_id, "decision": None, **doc})
-        if "json" not in (self.headers.get("Content-Type") or "").lower():
+        media = (self.headers.get("Content-Type") or "").split(";", 1)[0].strip().lower()
+        if media != "application/json":
             return self._error(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "send the decision as application/json")
         try:
             data = json.loads(body.decode("utf-8"))
@@ -299,3 +362,23 @@ class Handler(BaseHTTPRequestHandler):
         record = make_record(report, flag_id, data)
         doc = store.put(name, report, flag_id, record)
         self._json(HTTPStatus.OK, {"flag": flag_id, "decision": record, **doc})
+
+
+def is_loopback(host: str) -> bool:
+    """An exact loopback name or a literal loopback address (127.0.0.0/8, ::1); never a name that merely starts
+    like one (`127.0.0.1.nip.io` resolves wherever its owner likes)."""
+    name = host.strip().lower()
+    if name in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(name.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _host_name(header: str) -> str:
+    """The host of a Host header, without its port (`[::1]:8765` -> `[::1]`, `localhost:80` -> `localhost`)."""
+    value = header.strip()
+    if value.startswith("["):
+        return value[: value.find("]") + 1] if "]" in value else value
+    return value.rsplit(":", 1)[0] if value.count(":") == 1 else value

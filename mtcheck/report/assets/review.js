@@ -98,13 +98,20 @@
       return r.json().catch(function () { return {}; }).then(function (j) {
         if (r.status === 409) { say(j.error || "The decisions file does not fit this report.", true); }
         if (!r.ok || j.schema !== "mtcheck.decisions/1" || j.article_sha256 !== sha) { throw new Error("no server"); }
+        if (r.headers.get("X-Mtcheck-Writable") === "no") { throw new Error("no token"); }
         return j;
       });
     }).then(function (doc) {
       decisions = clean(doc.decisions);
       setMode("server", "Each decision is saved on the review server to " + name + ".decisions.json.");
       refresh();
-    }, useBrowser);
+    }, function (err) {
+      useBrowser();
+      if (err && err.message === "no token") {
+        say("This page was not opened with the review server's token, so it cannot save there: open the " +
+          "address `mtcheck review` printed (with ?token=).", true);
+      }
+    });
   }
   function commit(id, rec) {
     if (mode === "connecting") { say("Still connecting to the review server…", true); return; }
