@@ -354,3 +354,19 @@ def test_a_full_disk_is_one_line_not_a_traceback(tmp_path: Path) -> None:
     assert result.stderr.strip().splitlines() == ["mtcheck: error: /dev/full: cannot write: No space left on device"], (
         result.stderr
     )
+
+
+def test_reports_are_readable_by_others_as_the_umask_allows(tmp_path: Path) -> None:
+    """Reports are shared files (a newsroom's reports folder): mode 0666 less the umask, not mkstemp's 0600."""
+    from mtcheck.report.writer import ReportWriter
+    from reports import make_report
+
+    old = os.umask(0o022)
+    try:
+        writer = ReportWriter(tmp_path / "r")
+        writer.write(make_report("The council approved the new budget on Tuesday after a long debate.", []))
+        writer.finish()
+    finally:
+        os.umask(old)
+    modes = {p.name: p.stat().st_mode & 0o777 for p in (tmp_path / "r").iterdir()}
+    assert modes and set(modes.values()) == {0o644}, modes
