@@ -155,3 +155,18 @@ def tiny_model(tmp_path_factory) -> Path:
     for name in ("tokenizer.json", "tokenizer_config.json"):
         shutil.copy(real / name, out / name)
     return out
+
+
+def start_gate_and_wait(cmd: list[str], state: Path, decided: int, timeout: float = 900):
+    """The gate started as `cmd` (in the project root), once `decided` items are in its state file: the process,
+    still running (for a kill -9 in the middle of a run)."""
+    import subprocess
+
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        if state.exists() and state.read_bytes().count(b"\n") >= decided:
+            break
+        time.sleep(0.1)
+    assert proc.poll() is None, "the gate finished before it could be killed"
+    return proc

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, start_gate_and_wait
 from test_review import TEXT, Setup, write_setup
 
 from mtcheck.core.errors import InputError
@@ -293,14 +293,8 @@ def test_every_item_is_decided_exactly_once_after_bad_files_and_a_kill_9(tmp_pat
     names = set(good) | {b.name for b in bad} | {"loop-b.txt"}
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "mtcheck", "gate", str(folder), "--out", str(out), "--quiet"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     state = out / "state.jsonl"
-    deadline = time.monotonic() + 600
-    while time.monotonic() < deadline and proc.poll() is None:
-        if state.exists() and state.read_bytes().count(b"\n") >= 3:
-            break
-        time.sleep(0.1)
-    assert proc.poll() is None, "the gate finished before it could be killed"
+    proc = start_gate_and_wait(cmd, state, 3, timeout=600)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     rerun = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import ROOT, SEED_NEWS, SEEDS
+from conftest import ROOT, SEED_NEWS, SEEDS, start_gate_and_wait
 
 from mtcheck.cli import main
 from mtcheck.core.report import Report
@@ -410,14 +410,8 @@ def test_kill_9_and_restart_decides_every_item_exactly_once(tmp_path: Path, jobs
     original = feed.read_bytes()
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "mtcheck", "gate", str(feed), "--out", str(out), "--quiet", "--jobs", str(jobs)]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     state = out / "state.jsonl"
-    deadline = time.monotonic() + 900
-    while time.monotonic() < deadline and proc.poll() is None:
-        if state.exists() and state.read_bytes().count(b"\n") >= 8:
-            break
-        time.sleep(0.2)
-    assert proc.poll() is None, "the gate finished before it could be killed"
+    proc = start_gate_and_wait(cmd, state, 8)
     children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
     assert children == []  # no worker process that could outlive the gate with a model in memory
     os.kill(proc.pid, signal.SIGKILL)
