@@ -28,7 +28,7 @@ from mtcheck.reading.formats import line_article  # noqa: E402
 from mtcheck.signals import editgain  # noqa: E402
 
 RECORDS: list[dict] = []
-HORIZONS = (0, 3, 6)
+HORIZONS: tuple[int, ...] = (0, 3, 6, 12)
 
 
 def dev_articles(n: int) -> list:
@@ -50,7 +50,7 @@ def install() -> None:
     original = editgain.LMSignals.hits_many
 
     def hits_many(self, articles, scores):
-        edits = [self.proposals(a, s.tokens) for a, s in zip(articles, scores, strict=True)]
+        edits = self.proposals_many(articles, scores)
         grouped = [self.windows(a, s, e) for a, s, e in zip(articles, scores, edits, strict=True)]
         windows = [w for ws, _m in grouped for w in ws]
         full = scores[0].passed.window_gains(windows, None) if windows else []
@@ -71,7 +71,10 @@ def install() -> None:
 @click.command()
 @click.option("--articles", "n_articles", default=60, show_default=True)
 @click.option("--lines", "n_lines", default=200, show_default=True, help="ro-en dev lines")
-def main(n_articles: int, n_lines: int) -> None:
+@click.option("--horizons", default="0,3,6,12", show_default=True, help="tokens past the edit, comma-separated")
+def main(n_articles: int, n_lines: int, horizons: str) -> None:
+    global HORIZONS
+    HORIZONS = tuple(int(h) for h in horizons.split(","))
     install()
     checker = Checker(corrections=False)
     for a in dev_articles(n_articles):

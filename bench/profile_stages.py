@@ -42,7 +42,7 @@ STAGES = [
     ("LM: the one pass (sentences alone)", LanguageModel, "score_units"),
     ("LM pass over the article (score)", LanguageModel, "score"),
     (None, UnitPass, "window_gains"),  # named by its caller: edit gain's rescoring or the corrector's ranking
-    ("edit gain: candidates", editgain.LMSignals, "proposals"),
+    ("edit gain: candidates", editgain.LMSignals, "proposals_many"),
     ("edit gain: judging", editgain.LMSignals, "judged"),
     ("tagger: word features", detector, "word_features"),
     ("tagger: encoder", tagger.Tagger, "predict"),

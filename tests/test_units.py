@@ -93,12 +93,23 @@ def test_a_screen_reads_on_only_the_variants_still_in_the_running(lm) -> None:
     full, near = passed.window_gains(windows), passed.window_gains(windows, horizon=2)
     held = len(passed.units), len(passed._caches)
     keep, drop = -1e9, 1e9
-    screened = passed.window_gains(windows, screen=Screen(2, [[keep, drop], [drop, keep]]))
+    screened = passed.window_gains(windows, screen=Screen(((2, [[keep, drop], [drop, keep]]),)))
     assert (len(passed.units), len(passed._caches)) == held
     assert screened[0][0] == pytest.approx(full[0][0], abs=2e-3)
     assert screened[1][1] == pytest.approx(full[1][1], abs=2e-3)
     assert screened[0][1] == pytest.approx(near[0][1], abs=2e-3)
     assert screened[1][0] == pytest.approx(near[1][0], abs=2e-3)
+    # two stages: read 1 token past the change, then 2 (on from the first stage's caches), then to the end
+    nearer = passed.window_gains(windows, horizon=1)
+    staged = passed.window_gains(
+        windows, screen=Screen(((1, [[keep, keep], [keep, drop]]), (2, [[keep, drop], [drop, keep]])))
+    )
+    assert (len(passed.units), len(passed._caches)) == held
+    assert staged[0][0] == pytest.approx(full[0][0], abs=2e-3)
+    assert staged[0][1] == pytest.approx(near[0][1], abs=2e-3)
+    assert staged[1][0] == pytest.approx(near[1][0], abs=2e-3)
+    assert staged[1][1] == pytest.approx(nearer[1][1], abs=2e-3)
+    assert abs(nearer[1][1] - near[1][1]) > 1e-2
     assert abs(near[0][1] - full[0][1]) > 1e-2  # the stretch after the horizon counts: the test can tell them apart
 
 

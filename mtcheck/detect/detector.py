@@ -143,7 +143,7 @@ class Detector:
             ("gain", f"{s.min_gain}/{s.gain_midpoint}/{s.gain_scale}"),
             ("spike", s.spike_slor),
             *((("horizon", s.horizon),) if s.horizon is not None else ()),
-            *((("screen", f"{s.screen_horizon}/{s.screen_margin}"),) if s.screen_horizon is not None else ()),
+            *((("screen", ",".join(f"{reach}/{margin}" for reach, margin in s.screen)),) if s.screen else ()),
             ("unigram", unigram),
             (
                 "tagger",

@@ -11,6 +11,7 @@ batched across the whole article, and no token of the original is computed twice
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -30,6 +31,7 @@ class Unit:
     cache: Entry | None  # where its key-value cache is; None: not cached
     states: np.ndarray | None = None  # (tokens, layers x hidden) float16, the LM's states at each token
     logprobs: np.ndarray | None = None  # per token (a rescored original has these, and no token scores)
+    final: Any = None  # (tokens, hidden) tensor: the LM's last states, whence its top choices at a token
 
     def known_logprobs(self) -> np.ndarray:
         if self.logprobs is None:
@@ -61,6 +63,22 @@ class UnitPass:
                 out[j] = u.states[last[-1]]
         return out
 
+    def alternatives(self, at: list[tuple[int, int]], k: int) -> list[tuple[int, ...]]:
+        """The model's k most likely tokens at each (unit, token index), from the pass's kept final states (a unit
+        read in windows has them in its token scores)."""
+        import torch
+
+        out: list[tuple[int, ...] | None] = [None] * len(at)
+        wanted = [(n, u, i) for n, (u, i) in enumerate(at) if self.units[u].final is not None]
+        for n, (u, i) in enumerate(at):
+            if self.units[u].final is None:
+                out[n] = self.units[u].tokens[i].alternatives[:k]
+        if wanted:
+            hidden = torch.stack([self.units[u].final[i] for _n, u, i in wanted])
+            for (n, _u, _i), top in zip(wanted, self.lm.top_choices(hidden, k), strict=True):
+                out[n] = top
+        return [x or () for x in out]
+
     # -- variants ---------------------------------------------------------------------------------------------
     def window_gains(
         self, windows: list[Window | None], horizon: int | None = None, screen: Screen | None = None
@@ -74,9 +92,10 @@ class UnitPass:
         the variant's change, not to hi: an edit changes how the model reads the next few words, and the rest of
         the sentence, the same in both, costs as much again to recompute for a small share of the gain.
 
-        With `screen`, every variant is first read `screen.horizon` tokens past its change; one whose gain there is
-        below its floor is not read on (its gain is the screened one, below the floor), the rest are read to
-        `horizon`. Most edits are far from mattering after a few tokens (bench/edit_bounds.py)."""
+        With `screen`, every variant is first read its first stage's tokens past its change; one whose gain there is
+        below its floor is not read on (its gain is the screened one, below the floor), the rest are read on to the
+        next stage from where they stopped, and those left after the last to `horizon`. Most edits are far from
+        mattering after a few tokens (bench/edit_bounds.py)."""
         cached, known = len(self._caches), len(self.units)
         plan = [None if w is None else self._planned(w) for w in windows]
         everyone = [(w, v) for w, item in enumerate(plan) if item is not None for v in range(len(item.variants))]
@@ -85,18 +104,24 @@ class UnitPass:
         if screen is None:
             # the originals that run past their unit read on from the unit's cache (theirs kept for the variants)
             self._read_on([(item, None) for item in plan if item is not None and item.read_on])
-        else:
-            # the originals read on only as far as the screen reads their variants, and the variants as far
-            screened = sorted({w for w, _v in everyone})
-            needed = [
-                max(self._needed(plan[w], v, screen.horizon) for v in range(len(plan[w].variants))) for w in screened
-            ]
-            self._read_on([(plan[w], n) for w, n in zip(screened, needed, strict=True) if plan[w].read_on])
-            jobs = [self._variant_job(plan[w], v, screen.horizon) for w, v in everyone]
+        for stage, (reach, floors) in enumerate(screen.stages if screen else ()):
+            # the originals read on only as far as this stage reads their variants, and the variants as far
+            open_keys = [key for key in everyone if key not in gains]
+            if stage == 0:
+                screened = sorted({w for w, _v in open_keys})
+                needed = [max(self._needed(plan[w], v, reach) for v in range(len(plan[w].variants))) for w in screened]
+                self._read_on([(plan[w], n) for w, n in zip(screened, needed, strict=True) if plan[w].read_on])
+            else:
+                needed_by: dict[int, int] = {}
+                for w, v in open_keys:
+                    needed_by[w] = max(needed_by.get(w, 0), self._needed(plan[w], v, reach))
+                # on from each original's own shorter reading (its unit now)
+                self._read_on([(plan[w], n) for w, n in sorted(needed_by.items()) if len(plan[w].logprobs) < n])
+            jobs = [self._variant_job(plan[w], v, reach, on.get((w, v))) for w, v in open_keys]
             scores, kept = self._rescore([(j.unit, j.ids) for j in jobs], keep=True)
-            for key, job, lp, cache in zip(everyone, jobs, scores, kept, strict=True):
+            for key, job, lp, cache in zip(open_keys, jobs, scores, kept, strict=True):
                 gain = job.gain(lp, plan[key[0]])
-                if job.reached or gain < screen.floors[key[0]][key[1]]:
+                if job.reached or gain < floors[key[0]][key[1]]:
                     gains[key] = gain
                 else:
                     self.units.append(Unit("", 0, job.ids, [], [], "", cache, logprobs=lp))
@@ -229,17 +254,29 @@ class UnitPass:
                 na += new
         cache = None
         if past_len:
+            # every request's past gathered slot by slot: per cached batch it is read from, one indexed copy per
+            # layer (a copy per segment per layer cost a third of a second on the seeds in Python alone)
+            moves: dict[int, tuple[list, list, list, list]] = {}  # batch -> (source rows, slots, rows, slots)
+            for (_n, u, shared, _ids, _k), r, pa, _na in places:
+                for b, row, start, length in _first(u.cache, shared):
+                    src_rows, src_slots, dst_rows, dst_slots = moves.setdefault(b, ([], [], [], []))
+                    src_rows += [row] * length
+                    src_slots += range(start, start + length)
+                    dst_rows += [r] * length
+                    dst_slots += range(pa, pa + length)
+                    pa += length
+            like = self._caches[0][0][0]
+            index = {
+                b: tuple(torch.tensor(x, dtype=torch.long, device=like.device) for x in m) for b, m in moves.items()
+            }
             layers = []
             for layer in range(len(self._caches[0])):
-                like = self._caches[0][layer][0]
                 keys = like.new_zeros((len(rows), like.shape[1], past_len, like.shape[3]))  # on the cache's device
                 values = torch.zeros_like(keys)
-                for (_n, u, shared, _ids, _k), r, pa, _na in places:
-                    for b, row, start, length in _first(u.cache, shared):
-                        k_full, v_full = self._caches[b][layer]
-                        keys[r, :, pa : pa + length] = k_full[row, :, start : start + length]
-                        values[r, :, pa : pa + length] = v_full[row, :, start : start + length]
-                        pa += length
+                for b, (src_rows, src_slots, dst_rows, dst_slots) in index.items():
+                    k_full, v_full = self._caches[b][layer]
+                    keys[dst_rows, :, dst_slots] = k_full[src_rows, :, src_slots]
+                    values[dst_rows, :, dst_slots] = v_full[src_rows, :, src_slots]
                 layers.append((keys, values))
             cache = _cache_from(layers)
         dev = lm.device
@@ -314,11 +351,11 @@ class _Job:
 
 @dataclass(frozen=True)
 class Screen:
-    """Read every variant `horizon` tokens past its change first; read on only those whose gain there reaches
-    their floor (per window, per variant: nats)."""
+    """Stages of reading: every variant is read the first stage's tokens past its change; only those whose gain
+    there reaches their floor (per window, per variant: nats) are read on to the next stage's, and so on; what is
+    left after the last stage is read to the horizon."""
 
-    horizon: int
-    floors: list[list[float]]
+    stages: tuple[tuple[int, list[list[float]]], ...]  # (tokens past the change, floors), reach increasing
 
 
 @dataclass(frozen=True)
@@ -353,6 +390,15 @@ class ArticleScores:
 
     def word_states(self, unit: int, spans: list[tuple[int, int]]) -> np.ndarray:
         return self.passed.word_states(unit, spans)
+
+    def places(self, tokens: list[TokenScore]) -> list[tuple[int, int]]:
+        """(unit, token index) of each of these tokens of this article's units (for `UnitPass.alternatives`)."""
+        at = []
+        for t in tokens:
+            unit = self.unit_at(t.start)
+            assert unit is not None, "a token of this article"
+            at.append((unit, next(i for i, x in enumerate(self.passed.units[unit].tokens) if x is t)))
+        return at
 
 
 RESCORE_TOKENS = 1024  # new tokens per rescoring batch (rows x width)

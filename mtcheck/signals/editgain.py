@@ -22,6 +22,7 @@ from mtcheck.lm.model import LanguageModel
 from mtcheck.lm.unigram import UnigramTable
 from mtcheck.lm.units import ArticleScores, Screen, Window
 
+ALTERNATIVES = 5  # the model's top choices looked at for a candidate's substitutes (the alphabetic ones among them)
 EDIT_GAIN_WEIGHT = 1.5  # toward severity: an edit that repairs the sentence is strong evidence
 SPIKE_CONFIDENCE, SPIKE_WEIGHT = 0.3, 0.5  # a surprisal spike no edit repairs: a weak hint on its own
 _ALPHA_WORD = re.compile(r"^ ?[a-z][a-z'’\-]*$")
@@ -66,12 +67,11 @@ class EditGainSettings:
     gain_scale: float = 2.5  # ... and how fast confidence rises with gain
     spike_slor: float = 9.0  # a surprisal spike this far above the unigram expectation is reported alone
     horizon: int | None = None  # tokens after an edit over which its gain is measured (None: to the sentence end)
-    # Screening: every edit is read this many tokens past its change first, and read on only when its gain there
-    # is within `screen_margin` nats of `min_gain`. On 1,877 dev edits the gain still to come after 6 tokens was
-    # at most 6.2 nats (bench/edit_bounds.py), so a margin of 10 skips about half the edits and drops none that
-    # would have counted. None: every edit read to the end.
-    screen_horizon: int | None = 6
-    screen_margin: float = 10.0
+    # Screening: every edit is read the first stage's tokens past its change, and read on (to the next stage, then
+    # to the end) only while its gain there is within the stage's margin of `min_gain`. On 1,877 dev edits the gain
+    # still to come after 6 tokens was at most 6.2 nats (bench/edit_bounds.py), so a margin of 10 skips about half
+    # the edits and drops none that would have counted. Empty: every edit read to the end.
+    screen: tuple[tuple[int, float], ...] = ((6, 10.0),)  # (tokens past the change, margin in nats)
 
 
 def words_of(article: Article, tokens: list[TokenScore]) -> list[Word]:
@@ -130,7 +130,9 @@ class LMSignals:
         picked.sort(key=lambda w: -self.slor(w))
         return picked[: s.max_candidates]
 
-    def edits_for(self, article: Article, word: Word) -> list[Edit]:
+    def edits_for(self, article: Article, word: Word, alternatives: tuple[int, ...] = ()) -> list[Edit]:
+        """Small edits of a surprising word: its deletion, and substitutes among the model's top choices in its
+        place (`alternatives`: token ids); a full stop: the two sentences merged."""
         text = article.text
         edits: list[Edit] = []
         if word.text in ".!?":
@@ -156,8 +158,7 @@ class LMSignals:
         delete_start = word.start - len(lead)
         edits.append(Edit(delete_start, word.end, "", "delete", word, self.unigram_surprisal(lead + word.text)))
         seen = {word.text.lower()}
-        first = word.tokens[0]
-        for alt in first.alternatives:
+        for alt in alternatives:
             piece = self.lm.piece(alt)
             if not _ALPHA_WORD.match(piece) or piece.strip().lower() in seen:
                 continue
@@ -190,12 +191,27 @@ class LMSignals:
             edits.append(Edit(prev.end - 1, seg.start + 1, " " + lowered, "merge", None, self.unigram_surprisal(".")))
         return edits
 
-    def proposals(self, article: Article, tokens: list[TokenScore]) -> list[Edit]:
-        """The edits worth rescoring: small edits at the surprising words, and merges at sentence boundaries."""
+    def proposals_many(self, articles: list[Article], scores: list[ArticleScores]) -> list[list[Edit]]:
+        """Each article's edits worth rescoring: small edits at the surprising words (the model's top choices at
+        every article's candidates asked for in one call), and merges at sentence boundaries."""
+        words = [
+            self.candidates(a, words_of(a, s.tokens)) if s.tokens else [] for a, s in zip(articles, scores, strict=True)
+        ]
+        at = [place for ws, s in zip(words, scores, strict=True) for place in s.places([w.tokens[0] for w in ws])]
+        choices = iter(scores[0].passed.alternatives(at, ALTERNATIVES) if at else [])
+        return [
+            self.proposals(a, s.tokens, [(w, next(choices)) for w in ws])
+            for a, s, ws in zip(articles, scores, words, strict=True)
+        ]
+
+    def proposals(
+        self, article: Article, tokens: list[TokenScore], candidates: list[tuple[Word, tuple[int, ...]]]
+    ) -> list[Edit]:
+        """One article's edits: at each candidate word (with the model's top choices in its place), and merges at
+        sentence boundaries."""
         if not tokens:
             return []
-        words = words_of(article, tokens)
-        edits = [e for w in self.candidates(article, words) for e in self.edits_for(article, w)]
+        edits = [e for w, alts in candidates for e in self.edits_for(article, w, alts)]
         edits += [
             e for e in self.boundary_edits(article) if not any(c.kind == "merge" and c.start == e.start for c in edits)
         ]
@@ -229,7 +245,7 @@ class LMSignals:
     def hits_many(self, articles: list[Article], scores: list[ArticleScores]) -> list[list[Hit]]:
         """Each article's hits: proposals, rescored on the pass (every article's windows in one batched call),
         judged."""
-        edits = [self.proposals(a, s.tokens) for a, s in zip(articles, scores, strict=True)]
+        edits = self.proposals_many(articles, scores)
         grouped = [self.windows(a, s, e) for a, s, e in zip(articles, scores, edits, strict=True)]
         windows = [w for ws, _members in grouped for w in ws]
         screen = self.screen(edits, grouped)
@@ -241,18 +257,20 @@ class LMSignals:
         return out
 
     def screen(self, edits: list[list[Edit]], grouped: list[tuple[list, list[list[int]]]]) -> Screen | None:
-        """The screen for every window of these articles: an edit is read on when its raw gain after
-        `screen_horizon` tokens could still become `min_gain` once SLOR-adjusted."""
+        """The screen for every window of these articles: an edit is read on past a stage when its raw gain there
+        could still become `min_gain` once SLOR-adjusted."""
         s = self.settings
-        if s.screen_horizon is None:
+        stages = [(reach, margin) for reach, margin in s.screen if s.horizon is None or reach < s.horizon]
+        if not stages:
             return None
-        floor = s.min_gain - s.screen_margin
-        floors = [
-            [floor + mine[n].unigram_delta for n in group]
+        deltas = [
+            [mine[n].unigram_delta for n in group]
             for mine, (_ws, members) in zip(edits, grouped, strict=True)
             for group in members
         ]
-        return Screen(s.screen_horizon, floors)
+        return Screen(
+            tuple((reach, [[s.min_gain - margin + d for d in window] for window in deltas]) for reach, margin in stages)
+        )
 
     def judged(self, article: Article, edits: list[Edit], gains: list[float]) -> list[Hit]:
         """Hits from the edits' gains: per word its best edit, when the gain reaches `min_gain` (or a surprisal
