@@ -19,7 +19,7 @@ class TokenScore:
     entropy: float  # entropy of the predicted distribution, nats
     rank: int  # 1 = the model's top choice
     token_id: int = -1
-    alternatives: tuple[int, ...] = ()  # the model's top choices here (token ids), for edit candidates
+    alternatives: tuple[int, ...] = ()  # top choices here (token ids); a pass keeps them apart: UnitPass.alternatives
 
     def to_json(self) -> dict:
         return {
