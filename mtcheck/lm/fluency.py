@@ -84,15 +84,12 @@ class FluencyScorer:
         return self.scale is not None
 
     @functools.cached_property
-    def _reference_mean(self) -> float:
-        assert self.scale is not None
-        values = [self.scale.fluency(q) or 0.0 for q in self.scale.quantiles]
-        return sum(values) / len(values)
-
     def reference_mean(self) -> float:
         """What human reference text scores on average (the article score of the reference itself); computed
         once (3,000 reference statistics: it cost a tenth of a check of MT lines, recomputed per line)."""
-        return self._reference_mean
+        assert self.scale is not None
+        values = [self.scale.fluency(q) or 0.0 for q in self.scale.quantiles]
+        return sum(values) / len(values)
 
     def score(self, article: Article, sentence_scores: list[list[TokenScore] | None]) -> Fluency:
         """`sentence_scores[i]` holds the tokens of segment i scored alone (None for unscored segments):
@@ -128,7 +125,7 @@ class FluencyScorer:
             description=(
                 DESCRIPTION + " Each sentence is scored alone, as the reference sentences were. "
                 "Paragraph and article = mean of their sentences' fluency; human reference text "
-                f"averages {self.reference_mean():.0f} on this scale."
+                f"averages {self.reference_mean:.0f} on this scale."
             )
             if self.scale
             else "uncalibrated: no reference table for this model (run python -m mtcheck.training.fluency_reference)",

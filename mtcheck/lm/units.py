@@ -104,19 +104,20 @@ class UnitPass:
         if screen is None:
             # the originals that run past their unit read on from the unit's cache (theirs kept for the variants)
             self._read_on([(item, None) for item in plan if item is not None and item.read_on])
-        for stage, (reach, floors) in enumerate(screen.stages if screen else ()):
-            # the originals read on only as far as this stage reads their variants, and the variants as far
+        for reach, floors in screen.stages if screen else ():
+            # the originals read on (from their unit's cache, or on from their own shorter reading) only as far as
+            # this stage reads their variants, and the variants as far
             open_keys = [key for key in everyone if key not in gains]
-            if stage == 0:
-                screened = sorted({w for w, _v in open_keys})
-                needed = [max(self._needed(plan[w], v, reach) for v in range(len(plan[w].variants))) for w in screened]
-                self._read_on([(plan[w], n) for w, n in zip(screened, needed, strict=True) if plan[w].read_on])
-            else:
-                needed_by: dict[int, int] = {}
-                for w, v in open_keys:
-                    needed_by[w] = max(needed_by.get(w, 0), self._needed(plan[w], v, reach))
-                # on from each original's own shorter reading (its unit now)
-                self._read_on([(plan[w], n) for w, n in sorted(needed_by.items()) if len(plan[w].logprobs) < n])
+            needed: dict[int, int] = {}
+            for w, v in open_keys:
+                needed[w] = max(needed.get(w, 0), self._needed(plan[w], v, reach))
+            self._read_on(
+                [
+                    (plan[w], n)
+                    for w, n in sorted(needed.items())
+                    if plan[w].read_on and (plan[w].logprobs is None or len(plan[w].logprobs) < n)
+                ]
+            )
             jobs = [self._variant_job(plan[w], v, reach, on.get((w, v))) for w, v in open_keys]
             scores, kept = self._rescore([(j.unit, j.ids) for j in jobs], keep=True)
             for key, job, lp, cache in zip(open_keys, jobs, scores, kept, strict=True):
