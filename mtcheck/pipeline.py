@@ -147,7 +147,7 @@ class Checker:
         passed = self.lm.score_units(
             [a.segment_text(s) for a, segs in zip(articles, segments, strict=True) for s in segs],
             [s.start for segs in segments for s in segs],
-            self.detector.state_layers,
+            self.detector.pass_layers,
             [a.text for a, segs in zip(articles, segments, strict=True) for _s in segs],
         )
         views, k = [], 0
@@ -163,7 +163,7 @@ class Checker:
     def check_lines(self, articles: list[Article]) -> list[Report]:
         """MT lines: each line is one unit, read alone (no context from other lines), all in one pass; a line's
         sentences take their fluency from the line's own scores."""
-        passed = self.lm.score_units([a.text for a in articles], layers=self.detector.state_layers)
+        passed = self.lm.score_units([a.text for a in articles], layers=self.detector.pass_layers)
         views = [passed.article([i]) for i in range(len(articles))]
         sentence_lists = [
             [[t for t in view.tokens if t.start < s.end and t.end > s.start] if s.scored else None for s in a.segments]

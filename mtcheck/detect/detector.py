@@ -13,6 +13,7 @@ from mtcheck.core.metrics import platt as platt_scale
 from mtcheck.core.signature import Signature
 from mtcheck.core.text import FUNCTION_WORDS
 from mtcheck.core.types import Flag, Hit
+from mtcheck.detect.article_head import ArticleHead, ArticleHeadProfile, SentenceInputs, article_inputs, state_rows
 from mtcheck.detect.confidence import ConfidenceMap, curve_for
 from mtcheck.detect.profile import DetectorProfile, WeightsFile
 from mtcheck.detect.severity import LADDER, HitGroup, combine, severity
@@ -34,6 +35,7 @@ class Detection:
     flags: list[Flag]
     segment_bad: list[float | None]  # per segment: the learned detector's mean P(BAD) over its words
     word_bad: list[tuple[int, int, float, float]] = field(default_factory=list)  # (start, end, P(BAD), pooled)
+    word_major: list[tuple[int, int, float]] = field(default_factory=list)  # article head: (start, end, P(major))
 
 
 @dataclass(frozen=True)
@@ -50,8 +52,14 @@ class Detector:
     name = "rules+edit-gain+tagger/3"
 
     def __init__(
-        self, lm: LanguageModel | None, settings: EditGainSettings | None = None, source_lang: str | None = None
+        self,
+        lm: LanguageModel | None,
+        settings: EditGainSettings | None = None,
+        source_lang: str | None = None,
+        use_article_head: bool = True,
     ):
+        """`use_article_head`: articles are rated by the article head where one ships (`article_head.py`); off,
+        by the pooled tagger at its article threshold (as before the head; its training reads that way)."""
         self.settings = settings or EditGainSettings()
         self.lm = lm
         self.unigram = UnigramTable.load(lm.name) if lm else None
@@ -62,8 +70,14 @@ class Detector:
         self.lines: LineCalibration | None = None
         self.confidence_map = ConfidenceMap(None)
         self._specialists: dict[str, Tagger | TaggerEnsemble] = {}
+        self.article_head: ArticleHead | None = None
+        # the LM layer whose states the article head reads (set by its training, which runs without a head)
+        self.article_layer: int | None = None
         if lm is not None and self.profile is not None:
             self.learned = self._tagger(self.profile.weights)
+            head = ArticleHeadProfile.for_model(lm.name) if use_article_head else None
+            self.article_head = ArticleHead(head, lm.device) if head is not None else None
+            self.article_layer = head.layer if head is not None else None
             self.line_tagger = self.learned
             self.use_source(source_lang)
 
@@ -151,6 +165,7 @@ class Detector:
             ),
             ("source", source),
             ("confidence", meta.get("flag_confidence", "raw")),
+            *((("article", self.article_head.profile.sha256[:12]),) if self.article_head is not None else ()),
             ("severity", LADDER),
         )
 
@@ -159,6 +174,20 @@ class Detector:
         """The LM layers whose hidden states the tagger in force reads (kept by the one pass)."""
         tagger = self.line_tagger
         return tagger.lm_states.layers if tagger is not None and tagger.lm_states is not None else ()
+
+    @property
+    def pass_layers(self) -> tuple[int, ...]:
+        """The layers the one pass keeps: the line tagger's and the article head's."""
+        layer = self.article_layer
+        return self.state_layers + ((layer,) if layer is not None and layer not in self.state_layers else ())
+
+    def _layers_of(self, raw: np.ndarray, wanted: tuple[int, ...]) -> np.ndarray:
+        """The columns of `wanted` layers in word states kept for `pass_layers`."""
+        kept = self.pass_layers
+        if wanted == kept:
+            return raw
+        size = raw.shape[1] // len(kept)
+        return np.concatenate([raw[:, kept.index(w) * size : (kept.index(w) + 1) * size] for w in wanted], 1)
 
     def detect(self, article: Article, scores: ArticleScores | None) -> Detection:
         return self.detect_many([article], [scores])[0]
@@ -179,10 +208,11 @@ class Detector:
         for n, article in enumerate(articles):
             segment_bad: list[float | None] = [None] * len(article.segments)
             word_bad: list[tuple[int, int, float, float]] = []
+            word_major: list[tuple[int, int, float]] = []
             if n in learned:
-                learned_hits, segment_bad, word_bad = learned[n]
+                learned_hits, segment_bad, word_bad, word_major = learned[n]
                 hits[n] = hits[n] + learned_hits
-            flags = [self._graded(group, word_bad) for group in combine(article, hits[n])]
+            flags = [self._graded(group, word_bad, word_major) for group in combine(article, hits[n])]
             if n in learned and self.lines is not None and article.source_format == "lines":
                 # MT lines: a flag stands when the learned detector agrees (its mean P(BAD) over the span reaches
                 # the line threshold), or it is critical, or it is doubled punctuation. The rules and edit gains
@@ -197,20 +227,25 @@ class Detector:
                     or f.severity == Severity.CRITICAL
                     or any(h.code in _KEPT_ON_LINES for h in f.hits)
                 ]
-            out.append(Detection(flags, segment_bad, word_bad))
+            out.append(Detection(flags, segment_bad, word_bad, word_major))
         return out
 
-    def _graded(self, group: HitGroup, word_bad: list[tuple[int, int, float, float]]) -> Flag:
+    def _graded(
+        self, group: HitGroup, word_bad: list[tuple[int, int, float, float]], word_major: list[tuple[int, int, float]]
+    ) -> Flag:
         """A flag: the group with the learned detector's reading of its words, its severity and its calibrated
         confidence."""
         inside = [(p, q) for a, b, p, q in word_bad if a < group.end and b > group.start]
         learned_p = sum(p for p, _q in inside) / len(inside) if inside else None
         pooled = sum(q for _p, q in inside) / len(inside) if inside else None
+        majors = [m for a, b, m in word_major if a < group.end and b > group.start]
+        major_p = sum(majors) / len(majors) if majors else None
+        ladder = self.article_head.profile.ladder if self.article_head is not None and majors else None
         return Flag(
             group.start,
             group.end,
             group.text,
-            severity(group, pooled),
+            severity(group, pooled, major_p, ladder),
             max(0.01, self.confidence_map(group.evidence)),
             group.reasons,
             evidence=group.evidence,
@@ -231,21 +266,46 @@ class Detector:
         are rare in the training data and surprise the model for no fault of the translation. MT lines keep
         them: there a mistranslated name or wrong punctuation is an error the annotators mark."""
         assert self.learned is not None and self.profile is not None and self.lines is not None
-        todo = []  # (article position, segment index, word spans, features)
+        todo = self._segment_rows(articles, scores, [hits[n] for n in numbers])
+        out: dict[int, tuple] = {numbers[k]: ([], [None] * len(a.segments), [], []) for k, a in enumerate(articles)}
+        for lines in (False, True):
+            mine = [t for t in todo if (articles[t[0]].source_format == "lines") == lines]
+            if mine:
+                self._learned_runs(articles, scores, numbers, mine, lines, out)
+        return out
+
+    def _segment_rows(self, articles: list[Article], scores: list[ArticleScores], hits: list[list[Hit]]) -> list:
+        """(article position, segment index, word spans, raw word features) of every scored segment."""
+        todo = []
         for k, (article, sc) in enumerate(zip(articles, scores, strict=True)):
             tokens = sc.tokens
             for n, seg in enumerate(article.segments):
                 spans = word_spans(article.text, seg.start, seg.end) if seg.scored else []
                 mine = [t for t in tokens if t.end > seg.start and t.start < seg.end]
                 if spans and mine:
-                    feats = word_features(article.text, spans, mine, self.unigram, hits[numbers[k]])
+                    feats = word_features(article.text, spans, mine, self.unigram, hits[k])
                     todo.append((k, n, spans, feats))
-        out: dict[int, tuple] = {numbers[k]: ([], [None] * len(a.segments), []) for k, a in enumerate(articles)}
-        for lines in (False, True):
-            mine = [t for t in todo if (articles[t[0]].source_format == "lines") == lines]
-            if mine:
-                self._learned_runs(articles, scores, numbers, mine, lines, out)
+        return todo
+
+    def article_sentences(self, articles: list[Article], scores: list[ArticleScores]) -> list[list[SentenceInputs]]:
+        """What the article head reads of each article's scored sentences (also what its training reads: one
+        code for both). The pass must have kept the states of the head's layer (`state_layers`)."""
+        assert self.learned is not None and self.article_layer is not None
+        hits = [run_rules(a) for a in articles]
+        todo = self._segment_rows(articles, scores, hits)
+        batch = [(*_encoder_view(articles[k], n, spans), feats) for k, n, spans, feats in todo]
+        logits = self.learned.predict(batch)
+        out: list[list[SentenceInputs]] = [[] for _a in articles]
+        for (k, n, spans, feats), z in zip(todo, logits, strict=True):
+            out[k].append(self._sentence_inputs(articles[k], scores[k], n, spans, feats, z))
         return out
+
+    def _sentence_inputs(self, article, sc: ArticleScores, n: int, spans, feats, z) -> SentenceInputs:
+        unit = sc.unit_at(article.segments[n].start)
+        assert unit is not None
+        raw = self._layers_of(sc.word_states(unit, spans), (self.article_layer,))  # type: ignore[arg-type]
+        following = np.vstack([raw[1:], np.zeros((1, raw.shape[1]), raw.dtype)])
+        return SentenceInputs(spans, np.asarray(z, np.float32), feats, np.concatenate([raw, following], 1))
 
     def _learned_runs(self, articles, scores, numbers, todo, lines: bool, out: dict) -> None:
         assert self.learned is not None and self.profile is not None and self.lines is not None
@@ -261,14 +321,25 @@ class Detector:
             for k, n, spans, _f in todo:
                 seg = articles[k].segments[n]
                 unit = scores[k].unit_at(seg.start)
-                states.append(scores[k].word_states(unit, spans) if unit is not None else np.zeros((len(spans), 1)))
+                states.append(
+                    self._layers_of(scores[k].word_states(unit, spans), tagger.lm_states.layers)
+                    if unit is not None
+                    else np.zeros((len(spans), 1))
+                )
         logits = tagger.predict(batch, states)
         # severity reads the pooled tagger's scale, whichever tagger flags (see severity.py)
         pooled_logits = logits if tagger is self.learned else self.learned.predict(batch)
-        for (k, n, spans, _f), z, zp in zip(todo, logits, pooled_logits, strict=True):
+        head = self._article_head_probs(articles, scores, todo, pooled_logits) if not lines else None
+        if head is not None:
+            threshold = self.article_head.profile.thresholds["flag"]  # type: ignore[union-attr]
+        for row, ((k, n, spans, _f), z, zp) in enumerate(zip(todo, logits, pooled_logits, strict=True)):
             article = articles[k]
-            hits, segment_bad, word_bad = out[numbers[k]]
-            probs = platt_scale(z, list(platt))
+            hits, segment_bad, word_bad, word_major = out[numbers[k]]
+            if head is not None:
+                probs, majors = head[row]
+                word_major += [(a, b, float(m)) for (a, b), m in zip(spans, majors, strict=True)]
+            else:
+                probs = platt_scale(z, list(platt))
             segment_bad[n] = round(float(probs.mean()), 4)
             pooled = platt_scale(zp, list(self.profile.article_platt))
             word_bad += [(a, b, float(p), float(q)) for (a, b), p, q in zip(spans, probs, pooled, strict=True)]
@@ -283,12 +354,38 @@ class Detector:
                     p = float(probs[run].mean())
                     start, end = spans[run[0]][0], spans[run[-1]][1]
                     words = article.text[start:end]
-                    message = (
-                        f"The learned detector rates “{words}” {p:.0%} likely to be mistranslated "
-                        "(it reads the whole sentence, and the language model's surprise at these words)."
-                    )
+                    if head is not None:
+                        message = (
+                            f"The article detector rates “{words}” {p:.0%} likely to hold a translation error "
+                            "(trained on professionally rated MT of whole documents, it reads the sentence, the "
+                            "language model's surprise at these words and how the rest of the article reads)."
+                        )
+                    else:
+                        message = (
+                            f"The learned detector rates “{words}” {p:.0%} likely to be mistranslated "
+                            "(it reads the whole sentence, and the language model's surprise at these words)."
+                        )
                     hits.append(Hit(start, end, Code.LEARNED, message, p, LEARNED_WEIGHT, score=round(p, 3)))
                     run = []
+
+    def _article_head_probs(self, articles, scores, todo, logits) -> list[tuple[np.ndarray, np.ndarray]] | None:
+        """Per row of `todo` (segments of articles), the article head's calibrated P(error) and P(major) of its
+        words; None without a head. The head reads each article whole (its sentences in order)."""
+        if self.article_head is None:
+            return None
+        by_article: dict[int, list[int]] = {}
+        for row, (k, _n, _s, _f) in enumerate(todo):
+            by_article.setdefault(k, []).append(row)
+        out: list = [None] * len(todo)
+        for k, rows in by_article.items():
+            sentences = [self._sentence_inputs(articles[k], scores[k], *todo[r][1:], logits[r]) for r in rows]
+            probs = self.article_head.predict(article_inputs(articles[k].text, sentences), state_rows(sentences))
+            at = 0
+            for r, s in zip(rows, sentences, strict=True):
+                w = len(s.spans)
+                out[r] = (probs["error"][at : at + w], probs["major"][at : at + w])
+                at += w
+        return out
 
 
 def _plain_word(word: str) -> bool:

@@ -73,12 +73,21 @@ def strongest_by_code(hits: list[Hit] | tuple[Hit, ...]) -> dict[Code, Hit]:
     return by_code
 
 
-def severity(group: HitGroup, learned_pooled: float | None = None) -> Severity:
+def severity(
+    group: HitGroup,
+    learned_pooled: float | None = None,
+    major_p: float | None = None,
+    ladder: tuple[float, float] | None = None,
+) -> Severity:
     """critical / major / minor (see the module docstring). `learned_pooled`: the learned detector's mean
-    P(BAD) over the span on the pooled scale, where it read the span."""
+    P(BAD) over the span on the pooled scale, where it read the span. In articles, `major_p` is the article
+    head's mean calibrated P(major error) over the span and `ladder` its (major, critical) thresholds, chosen on
+    dev articles where 70% and 85% of such flags lay on a rater's major error (`training/article_head.py`)."""
     by_code = strongest_by_code(group.hits)
     if group.evidence >= CRITICAL_EVIDENCE and sum(h.weight for h in by_code.values()) >= CRITICAL_WEIGHT:
         return Severity.CRITICAL
+    if major_p is not None and ladder is not None and major_p >= ladder[0]:
+        return Severity.CRITICAL if major_p >= ladder[1] else Severity.MAJOR
     rules = set(by_code) & ARTIFACT_RULES
     strong = (
         (learned_pooled is not None and learned_pooled >= STRONG_LEARNED_P)

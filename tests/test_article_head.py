@@ -1,0 +1,100 @@
+"""The article head's inputs, its severity ladder, and the planted artifacts it is trained on (no model needed)."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+
+from mtcheck.core.codes import Code, Severity
+from mtcheck.core.types import Hit
+from mtcheck.detect.article_head import DOC_FEATURES, SentenceInputs, article_inputs, state_rows
+from mtcheck.detect.severity import HitGroup, severity
+from mtcheck.signals.features import FEATURE_NAMES
+from mtcheck.training.article_head import detokenize, flag_runs
+from mtcheck.training.artifacts import KINDS, corrupt, plant, sentences
+
+SENTENCE = (
+    "The minister, who arrived in Geneva on Monday, said the talks with the union were going well "
+    "and that NATO will meet in the spring."
+)
+
+
+def _sentence(text: str, words: list[str], logit: float, s_max: float) -> SentenceInputs:
+    spans, at = [], 0
+    for w in words:
+        at = text.index(w, at)
+        spans.append((at, at + len(w)))
+        at += len(w)
+    feats = np.zeros((len(words), len(FEATURE_NAMES)), np.float32)
+    feats[:, FEATURE_NAMES.index("s_max")] = s_max
+    return SentenceInputs(spans, np.full(len(words), logit, np.float32), feats, np.ones((len(words), 4), np.float16))
+
+
+def test_document_features_see_earlier_words_and_neighbouring_sentences():
+    text = "Ankara talks. Ankara said talks went well."
+    first = _sentence(text, ["Ankara", "talks", "."], 1.0, 2.0)
+    second = _sentence(text[14:], ["Ankara", "said", "talks", "went", "well", "."], -1.0, 6.0)
+    second = SentenceInputs([(a + 14, b + 14) for a, b in second.spans], second.logits, second.features, second.states)
+    rows = article_inputs(text, [first, second])
+    assert rows.shape == (9, 1 + len(FEATURE_NAMES) + len(DOC_FEATURES))
+    doc = rows[:, 1 + len(FEATURE_NAMES) :]
+    col = {name: k for k, name in enumerate(DOC_FEATURES)}
+    assert doc[:3, col["seen_before"]].tolist() == [0, 0, 0]
+    assert doc[3:, col["seen_before"]].tolist() == [1, 0, 1, 0, 0, 0]  # "Ankara" and "talks" again
+    assert doc[3, col["capital_seen_before"]] == 1 and doc[5, col["capital_seen_before"]] == 0
+    assert doc[0, col["next_sentence_tagger_mean"]] == pytest.approx(-1.0)
+    assert doc[3, col["prev_sentence_tagger_mean"]] == pytest.approx(1.0)
+    assert doc[0, col["is_headline"]] == 1 and doc[3, col["is_headline"]] == 0
+    # the second sentence is more surprising than the article's mean: positive, the first negative
+    assert doc[3, col["s_max_vs_article"]] > 0 > doc[0, col["s_max_vs_article"]]
+    assert state_rows([first, second]).shape == (9, 4)
+
+
+def _group(*hits: Hit) -> HitGroup:
+    return HitGroup(0, 5, "words", tuple(hits), 0.4, ())
+
+
+def test_the_article_ladder_grades_by_the_heads_major_probability():
+    weak = Hit(0, 5, Code.LEARNED, "m", 0.4, 1.0)
+    assert severity(_group(weak)) == Severity.MINOR
+    assert severity(_group(weak), None, 0.5, (0.6, 0.8)) == Severity.MINOR
+    assert severity(_group(weak), None, 0.65, (0.6, 0.8)) == Severity.MAJOR
+    assert severity(_group(weak), None, 0.9, (0.6, 0.8)) == Severity.CRITICAL
+    assert severity(_group(weak), None, 0.99, None) == Severity.MINOR  # no head: no ladder
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_each_artifact_changes_its_span_and_keeps_the_rest(kind):
+    rng = random.Random(3)
+    done = corrupt(SENTENCE, kind, rng)
+    if kind == "pronoun_repeat":
+        assert done is not None and done[0][done[1] : done[2]] in ("He", "It", "They", "She")
+    assert done is not None, kind
+    new, start, end = done
+    assert new != SENTENCE and 0 <= start < end <= len(new)
+    # outside the span (and the spaces around it) the text is the original's
+    assert new[:start].rstrip(" ,") == SENTENCE[: len(new[:start].rstrip(" ,"))]
+    tail = new[end:].lstrip(" ")
+    assert SENTENCE.endswith(tail) or kind in ("function_word",)
+
+
+def test_plant_is_seeded_and_records_what_to_restore():
+    text = " ".join([SENTENCE] * 8)
+    a = plant(text, random.Random(5), rate=0.5)
+    b = plant(text, random.Random(5), rate=0.5)
+    assert a == b and a[1]
+    new, planted = a
+    for p in planted:
+        assert p.original == SENTENCE
+        assert p.sentence_start <= p.start < p.end <= p.sentence_end
+        assert new[p.sentence_start : p.sentence_end] != SENTENCE
+    assert sentences("It rose 8.2 percent. Then it fell.") == [(0, 20), (21, 34)]
+
+
+def test_detokenize_and_flag_runs():
+    assert detokenize('He said " we will " , and the country \'s ( main ) rate 5 % .') == (
+        'He said "we will", and the country\'s (main) rate 5%.'
+    )
+    assert flag_runs(np.array([0.1, 0.6, 0.7, 0.2, 0.9]), 0.5) == [(1, 3), (4, 5)]
