@@ -98,3 +98,57 @@ def test_detokenize_and_flag_runs():
         'He said "we will", and the country\'s (main) rate 5%.'
     )
     assert flag_runs(np.array([0.1, 0.6, 0.7, 0.2, 0.9]), 0.5) == [(1, 3), (4, 5)]
+
+
+def test_unrated_word_tags_leave_major_and_fluency_unknown():
+    from mtcheck.evaluate.articles import AnnotatedArticle, ErrorSpan
+    from mtcheck.training.article_head import UNRATED, _labels
+
+    spans = [(0, 3), (4, 9), (10, 14)]
+    rated = AnnotatedArticle(
+        "a", "The minister said", "d", "sys", False, (ErrorSpan(4, 9, "major", "Fluency/Grammar"),)
+    )
+    assert _labels(rated, spans).tolist() == [[0, 0, 0], [1, 1, 1], [0, 0, 0]]
+    tags = AnnotatedArticle("b", "The minister said", "d", "sys", False, (ErrorSpan(4, 9, UNRATED, ""),))
+    labels = _labels(tags, spans)
+    assert labels[:, 0].tolist() == [0, 1, 0] and np.isnan(labels[:, 1:]).all()
+
+
+def _rows(logits: list[np.ndarray], labels: list[np.ndarray]):
+    from mtcheck.training.article_head import ArticleRows
+
+    n = [len(z) for z in logits]
+    return ArticleRows(
+        [np.zeros((k, 1), np.float32) for k in n],
+        [np.zeros((k, 1), np.float16) for k in n],
+        [np.stack([np.arange(k) * 2, np.arange(k) * 2 + 1], 1) for k in n],
+        labels,
+        [str(i) for i in range(len(n))],
+        [np.array([k]) for k in n],
+    )
+
+
+def test_thresholds_tag_words_for_mcc_and_flag_only_as_often_as_human_news_allows():
+    """Word tags take the MCC-best threshold; flags a stricter one, set by how often the head fires on human news;
+    a major ladder that would fire on English-original articles is not reachable."""
+    from mtcheck.training.article_head import HUMAN_FLAGS_PER_1K, choose, flag_runs
+
+    rng = np.random.default_rng(3)
+    logits, labels = [], []
+    for _ in range(40):  # MT: errors (a third of the words) read higher, noisily; majors highest
+        y = rng.random(300) < 0.3
+        major = y & (rng.random(300) < 0.5)
+        z = rng.normal(size=(300, 3)) + 1.5 * y[:, None] + 1.0 * major[:, None]
+        logits.append(z.astype(np.float32))
+        labels.append(np.stack([y, major, y], 1).astype(np.float32))
+    human = [rng.normal(size=(300, 3)).astype(np.float32) for _ in range(20)]  # read like MT's good words
+    dev, people = _rows(logits, labels), _rows(human, [np.zeros((300, 3), np.float32)] * 20)
+    calib, t, figures = choose(dev, logits, people, human)
+    assert t["flag"] > t["word"]
+    human_p = [1 / (1 + np.exp(-(calib["error"][0] * z[:, 0] + calib["error"][1]))) for z in human]
+    rate = 1000 * sum(len(flag_runs(p, t["flag"])) for p in human_p) / (20 * 300)
+    assert rate <= HUMAN_FLAGS_PER_1K and figures["human_flags_per_1k_words"] == round(rate, 2)
+    # one step below, the human rate is over the limit: the flag threshold is the least that keeps it
+    below = 1000 * sum(len(flag_runs(p, t["flag"] - 0.01)) for p in human_p) / (20 * 300)
+    assert below > HUMAN_FLAGS_PER_1K
+    assert figures["human_articles_with_major"] <= 0.02

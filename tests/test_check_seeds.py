@@ -86,6 +86,22 @@ def test_report_records_model_settings_and_scores(seed_reports):
         )
 
 
+def test_every_scored_word_is_tagged_and_the_garbles_words_are_bad(seed_reports):
+    """The report's word tags (WMT QE word level): every word of a scored segment once, in reading order, with a
+    P(BAD); the stray pronoun of "NATO He will." is tagged BAD, at the head's word threshold."""
+    report = seed_reports[SEED_NEWS.name]
+    tags, text = report["word_tags"], report["article"]["text"]
+    head = json.loads((ROOT / "models" / "detector" / "smollm2-135m.article.json").read_text())
+    assert tags["threshold"] == head["thresholds"]["word"]
+    starts = [a for a, _b, _p in tags["words"]]
+    assert starts == sorted(set(starts)) and all(0 <= p <= 1 for _a, _b, p in tags["words"])
+    scored = [s for s in report["segments"] if s["kind"] in ("title", "sentence")]
+    assert all(any(s["start"] <= a < s["end"] for s in scored) for a in starts)
+    at = text.index("NATO He will.") + len("NATO ")
+    he = next(p for a, b, p in tags["words"] if text[a:b] == "He" and a == at)
+    assert he >= tags["threshold"]
+
+
 def test_garbled_sentences_score_lower_than_the_article(seed_reports):
     """The sentence fragment left by the false stop reads worse than the article's typical sentence."""
     report = seed_reports[SEED_NEWS.name]

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from mtcheck.core.metrics import isotonic
+from mtcheck.core.metrics import fit_platt, isotonic
 from mtcheck.detect.confidence import ConfidenceMap
 from mtcheck.training.fit_confidence import fit
 
@@ -82,3 +82,15 @@ def test_a_source_with_train_records_is_fitted_on_them_and_the_pooled_curve_on_d
     # the dev halves of the held-out check shrink the dev minimums, not the train ones
     half = fit(records, evals, every=2, offset=0, min_block=1, min_source_words=1, min_source_sentences=5)
     assert half["zh"]["x"] == [] and half["zh"]["sentences"] == 4
+
+
+def test_platt_recovers_the_slope_and_intercept_whatever_the_logits_scale():
+    """Plain Newton from (1, 0) ran to 1e10 on logits far from the labels' scale (an article head's raw
+    logits); the fit must find the same calibration whatever affine scale the logits come in."""
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=5000)
+    y = (rng.random(5000) < 1 / (1 + np.exp(-(2 * z - 1)))).astype(float)
+    a, b = fit_platt(z, y)
+    assert abs(a - 2) < 0.2 and abs(b + 1) < 0.15
+    a2, b2 = fit_platt(50 * z + 300, y)  # the same logits, scaled and shifted
+    assert abs(a2 * 50 - a) < 1e-3 and abs(b2 + 300 * a2 - b) < 1e-3

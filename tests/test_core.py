@@ -33,6 +33,21 @@ def test_a_report_survives_its_json_and_back():
     assert r.scores.critical == 1 and r.scores.minor == 1 and r.flag("f2").text == "right. ."
 
 
+def test_word_tags_survive_the_json_and_tag_words_from_their_threshold():
+    from dataclasses import replace
+
+    from mtcheck.core.report import WordTags
+
+    tags = WordTags(0.4, ((0, 5, 0.12), (11, 16, 0.4), (17, 20, 0.91)))
+    r = replace(report(), word_tags=tags)
+    data = json.loads(json.dumps(r.to_json()))
+    assert data["word_tags"] == {"threshold": 0.4, "words": [[0, 5, 0.12], [11, 16, 0.4], [17, 20, 0.91]]}
+    assert Report.from_json(data) == r
+    assert Report.from_json(data).word_tags.bad() == [(11, 16), (17, 20)]
+    assert "word_tags" not in report().to_json()  # a report without tags reads back without them
+    assert Report.from_json(report().to_json()).word_tags is None
+
+
 def test_keys_a_reader_does_not_know_are_ignored():
     data = report().to_json() | {"gate": {"decision": "accept"}}
     assert Report.from_json(data) == report()

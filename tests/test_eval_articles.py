@@ -76,6 +76,21 @@ def test_a_flag_off_the_errors_costs_precision_and_mcc() -> None:
     assert m.word_mcc["major"] < 0
 
 
+def test_word_tags_are_measured_apart_from_the_flags() -> None:
+    """The report's word tags (words tagged BAD) have their own MCC row; the flags' figures do not move."""
+    items, outcomes = _cases()
+    # "He go" tagged BAD, and "cat" too in the same article: MCC below 1; the other articles tag nothing
+    tags = [((4, 7), (24, 26), (27, 29)), (), ((0, 3),)]
+    tagged = [ArticleOutcome(*list(vars(o).values())[:6], t) for o, t in zip(outcomes, tags, strict=True)]
+    m = article_metrics(items, tagged)
+    assert m.word_mcc == article_metrics(items, outcomes).word_mcc
+    tp, fp, fn, tn = 2, 1, 0, 15
+    expected = (tp * tn - fp * fn) / ((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn)) ** 0.5
+    assert m.word_tags_mcc == pytest.approx({"major": expected, "all": expected, "fluency": expected})
+    assert "word tags" in m.table()
+    assert article_metrics(items, outcomes).word_tags_mcc == {}  # without tags: no row figures
+
+
 def test_a_bad_line_names_the_file_and_line(tmp_path) -> None:
     path = tmp_path / "a.jsonl"
     path.write_text(json.dumps({"id": "x", "text": GOOD}) + "\n" + '{"id": "y"}\n', encoding="utf-8")

@@ -182,7 +182,8 @@ def test_critical_flags_quote_the_garbled_spans() -> None:
     assert "without a deal" not in reason.message  # minor flags are not quoted
     # the most severe first, however confident the less severe one is
     assert reason.message.index("By de-escalation”") < reason.message.index("“The talks” (major)")
-    assert critical_flags(report_of(GARBLED, flags[:1]), POLICY) is None  # one alone is not enough
+    assert critical_flags(report_of(GARBLED, flags[:1]), POLICY).decision == QUARANTINE  # one is enough
+    assert critical_flags(report_of(GARBLED, flags[2:]), POLICY) is None  # none: minor and major alone
     many = report_of(ENGLISH, [flag(p, "critical") for p in [*PHRASES, "Economists"]])
     assert many.scores.critical == 6 and critical_flags(many, POLICY).decision == REJECT
 

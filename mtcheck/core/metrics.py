@@ -71,16 +71,30 @@ def calibration_error(confidence: list[float], gold: list[bool], bins: int = 10)
 
 
 def fit_platt(logits: np.ndarray, y: np.ndarray) -> list[float]:
-    """Logistic calibration of the logits on dev (two parameters, Newton steps)."""
-    a, b = 1.0, 0.0
-    for _ in range(50):
+    """Logistic calibration of the logits on dev (two parameters): Newton steps, each halved until the log-loss
+    falls. Plain Newton from (1, 0) diverged on logits far from the labels' scale (a head's raw logits: the
+    saturated start has a near-zero Hessian and the step ran to 1e10)."""
+    logits, y = np.asarray(logits, np.float64), np.asarray(y, np.float64)
+
+    def loss(a: float, b: float) -> float:
+        z = a * logits + b
+        return float(np.sum(np.logaddexp(0.0, z) - y * z))
+
+    rate = min(max(float(y.mean()), 1e-6), 1 - 1e-6)
+    a, b = 0.0, float(np.log(rate / (1 - rate)))  # the base rate: a start where the Hessian is well-conditioned
+    current = loss(a, b)
+    for _ in range(100):
         p = 1.0 / (1.0 + np.exp(-np.clip(a * logits + b, -40, 40)))
         g = np.array([np.sum((p - y) * logits), np.sum(p - y)])
         w = p * (1 - p)
         h = np.array([[np.sum(w * logits * logits), np.sum(w * logits)], [np.sum(w * logits), np.sum(w)]])
         step = np.linalg.solve(h + 1e-6 * np.eye(2), g)
-        a, b = a - step[0], b - step[1]
-        if np.abs(step).max() < 1e-6:
+        scale = 1.0
+        while scale > 1e-6 and loss(a - scale * step[0], b - scale * step[1]) > current:
+            scale /= 2
+        a, b = a - scale * step[0], b - scale * step[1]
+        current = loss(a, b)
+        if np.abs(scale * step).max() < 1e-6:
             break
     return [float(a), float(b)]
 

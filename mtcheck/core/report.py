@@ -67,6 +67,26 @@ class SegmentScore:
 
 
 @dataclass(frozen=True)
+class WordTags:
+    """Word-level quality estimation, as WMT QE scores it: each scored word's P(BAD) and the threshold from which
+    a word is tagged BAD (chosen on dev for word MCC). Denser than the flags: a data team's measure of a
+    translation, not a list for a person to review (most BAD words are minor, and human text gets some)."""
+
+    threshold: float
+    words: tuple[tuple[int, int, float], ...]  # (start, end, P(BAD)) in reading order
+
+    def bad(self) -> list[tuple[int, int]]:
+        return [(a, b) for a, b, p in self.words if p >= self.threshold]
+
+    def to_json(self) -> dict:
+        return {"threshold": self.threshold, "words": [list(w) for w in self.words]}
+
+    @classmethod
+    def from_json(cls, data: dict) -> WordTags:
+        return cls(float(data["threshold"]), tuple((int(a), int(b), float(p)) for a, b, p in data["words"]))
+
+
+@dataclass(frozen=True)
 class Report:
     article: ArticleInfo
     model: dict  # the model's signature: name, sha256, source, device, window ...
@@ -79,6 +99,7 @@ class Report:
     created: str = ""
     tool: dict = field(default_factory=lambda: {"name": "mtcheck", "version": ""})
     schema: str = SCHEMA
+    word_tags: WordTags | None = None  # where the detector rates words (a learned detector ships)
 
     @property
     def text(self) -> str:
@@ -100,16 +121,20 @@ class Report:
         out = {"schema": self.schema, "tool": self.tool}
         if self.created:
             out["created"] = self.created
-        return out | {
-            "article": dict(vars(self.article)),
-            "model": self.model,
-            "settings": self.settings,
-            "scores": dict(vars(self.scores)),
-            "calibration": self.calibration,
-            "paragraphs": [dict(vars(p)) for p in self.paragraphs],
-            "segments": [dict(vars(s)) for s in self.segments],
-            "flags": [f.to_json() for f in self.flags],
-        }
+        return (
+            out
+            | {
+                "article": dict(vars(self.article)),
+                "model": self.model,
+                "settings": self.settings,
+                "scores": dict(vars(self.scores)),
+                "calibration": self.calibration,
+                "paragraphs": [dict(vars(p)) for p in self.paragraphs],
+                "segments": [dict(vars(s)) for s in self.segments],
+                "flags": [f.to_json() for f in self.flags],
+            }
+            | ({"word_tags": self.word_tags.to_json()} if self.word_tags is not None else {})
+        )
 
     @classmethod
     def from_json(cls, data: dict, where: str = "report") -> Report:
@@ -164,6 +189,7 @@ class Report:
             paragraphs = tuple(
                 ParagraphScore(p["start"], p["end"], p.get("fluency")) for p in data.get("paragraphs", [])
             )
+            word_tags = WordTags.from_json(data["word_tags"]) if data.get("word_tags") is not None else None
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise MtcheckError(f"{where}: not a valid {SCHEMA} report ({type(exc).__name__}: {exc})") from None
         # Every offset in a report points into article.text; a text edited after the check (or damaged) would
@@ -190,4 +216,5 @@ class Report:
             created=data.get("created", ""),
             tool=data.get("tool", {"name": "mtcheck", "version": ""}),
             schema=schema,
+            word_tags=word_tags,
         )

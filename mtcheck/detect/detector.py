@@ -36,6 +36,7 @@ class Detection:
     segment_bad: list[float | None]  # per segment: the learned detector's mean P(BAD) over its words
     word_bad: list[tuple[int, int, float, float]] = field(default_factory=list)  # (start, end, P(BAD), pooled)
     word_major: list[tuple[int, int, float]] = field(default_factory=list)  # article head: (start, end, P(major))
+    word_threshold: float | None = None  # P(BAD) from which a word is tagged BAD (the report's word tags)
 
 
 @dataclass(frozen=True)
@@ -227,8 +228,20 @@ class Detector:
                     or f.severity == Severity.CRITICAL
                     or any(h.code in _KEPT_ON_LINES for h in f.hits)
                 ]
-            out.append(Detection(flags, segment_bad, word_bad, word_major))
+            out.append(Detection(flags, segment_bad, word_bad, word_major, self.word_threshold(article)))
         return out
+
+    def word_threshold(self, article: Article) -> float | None:
+        """The P(BAD) from which the report tags a word BAD: MT lines at the line threshold (chosen on dev for
+        word MCC); articles at the article head's word threshold (chosen so too), else at the pooled tagger's
+        article threshold."""
+        if self.profile is None or self.lines is None:
+            return None
+        if article.source_format == "lines":
+            return self.lines.threshold
+        if self.article_head is not None:
+            return self.article_head.profile.thresholds.get("word", self.article_head.profile.thresholds["flag"])
+        return self.profile.article_threshold
 
     def _graded(
         self, group: HitGroup, word_bad: list[tuple[int, int, float, float]], word_major: list[tuple[int, int, float]]

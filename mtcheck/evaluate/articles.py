@@ -81,6 +81,7 @@ class ArticleOutcome:
     predicted_bad: float | None
     decision: str  # accept | quarantine | reject
     seconds: float
+    bad_words: tuple[tuple[int, int], ...] | None = None  # the report's word tags: words tagged BAD (None: no tags)
 
 
 def load_articles(path: Path, limit: int | None = None, docs: int | None = None) -> list[AnnotatedArticle]:
@@ -153,6 +154,7 @@ def run_articles(
                 report.scores.predicted_bad,
                 decision,
                 seconds,
+                tuple(report.word_tags.bad()) if report.word_tags is not None else None,
             )
         )
         if progress:
@@ -180,6 +182,7 @@ class ArticleMetrics:
     bad_share: dict[str, float] = field(default_factory=dict)  # gold BAD share of words: major, all, fluency
     word_mcc: dict[str, float | None] = field(default_factory=dict)  # all flags against major, all, fluency
     word_mcc_major_flags: float | None = None  # major+ flags against major errors
+    word_tags_mcc: dict[str, float | None] = field(default_factory=dict)  # words tagged BAD against major, all, fluency
     precision: dict[str, float | None] = field(default_factory=dict)  # major+ and all flags
     recall: dict[str, float | None] = field(default_factory=dict)
     flags: dict[str, int] = field(default_factory=dict)
@@ -211,6 +214,10 @@ class ArticleMetrics:
                     " / ".join(f(self.word_mcc[k]) for k in ("major", "all", "fluency")),
                 ),
                 ("word MCC, major+ flags vs major errors", f(self.word_mcc_major_flags)),
+                (
+                    "word MCC, word tags (BAD words): vs major / all / fluency+style",
+                    " / ".join(f(self.word_tags_mcc.get(k)) for k in ("major", "all", "fluency")),
+                ),
                 (
                     "flags: major+ / all",
                     f"{self.flags['major']} / {self.flags['all']}",
@@ -319,7 +326,8 @@ def article_metrics(items: list[AnnotatedArticle], outcomes: list[ArticleOutcome
     m.rated_articles = len(rated)
     if rated:
         gold: dict[str, list[bool]] = {"major": [], "all": [], "fluency": []}
-        flagged, flagged_major = [], []
+        flagged, flagged_major, tagged = [], [], []
+        all_tagged = all(o.bad_words is not None for _it, o in rated)
         n_flags = {"major": 0, "all": 0}
         on_error = {"major": 0, "all": 0}
         seg_x: dict[str, list[float]] = {"predicted_bad": [], "flagged": []}
@@ -332,6 +340,8 @@ def article_metrics(items: list[AnnotatedArticle], outcomes: list[ArticleOutcome
             major_flags = [(a, b) for a, b, s in o.flags if Severity(s).at_least(Severity.MAJOR)]
             word_flagged = _covered(spans, ((a, b) for a, b, _s in o.flags))
             flagged += word_flagged
+            if all_tagged:
+                tagged += _covered(spans, o.bad_words or ())
             flagged_major += _covered(spans, major_flags)
             errors = [(e.start, e.end) for e in it.errors]
             for a, b, s in o.flags:
@@ -352,6 +362,7 @@ def article_metrics(items: list[AnnotatedArticle], outcomes: list[ArticleOutcome
         m.bad_share = {k: float(np.mean(v)) if v else 0.0 for k, v in gold.items()}
         m.word_mcc = {k: _maybe(mcc, flagged, v) for k, v in gold.items()}
         m.word_mcc_major_flags = _maybe(mcc, flagged_major, gold["major"])
+        m.word_tags_mcc = {k: _maybe(mcc, tagged, v) for k, v in gold.items()} if all_tagged else {}
         m.flags = n_flags
         m.precision = {k: on_error[k] / n_flags[k] if n_flags[k] else None for k in n_flags}
         m.recall = {

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from mtcheck import __version__
 from mtcheck.core.article import Article
 from mtcheck.core.codes import SEVERITY_ORDER
-from mtcheck.core.report import ArticleInfo, Report, Scores, SegmentScore
+from mtcheck.core.report import ArticleInfo, Report, Scores, SegmentScore, WordTags
 from mtcheck.core.types import Flag
 from mtcheck.detect.detector import Detection
 from mtcheck.lm.fluency import Fluency
@@ -67,6 +67,11 @@ def build_report(
         flags=tuple(flags),
         created=created or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         tool={"name": "mtcheck", "version": __version__},
+        word_tags=WordTags(
+            detection.word_threshold, tuple((a, b, round(p, 4)) for a, b, p, _pooled in detection.word_bad)
+        )
+        if detection.word_threshold is not None and detection.word_bad
+        else None,
     )
 
 

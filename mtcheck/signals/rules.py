@@ -202,6 +202,8 @@ class BrokenBoundary(Rule):
             first = _word_after(text, seg.start, seg.end)
             if not first or not text[first[0]].islower() or text[prev.end - 1] not in ".!?":
                 continue
+            if any(c.isupper() for c in text[first[0] + 1 : first[1]]):
+                continue  # "oOh!media", "iPhone", "eBay": a name styled in lower case starts the sentence
             before = _word_before(text, prev.end, prev.start)
             after2 = _word_after(text, first[1], seg.end)
             start = before[0] if before else prev.end - 1
