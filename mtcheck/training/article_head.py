@@ -464,13 +464,12 @@ def main(
     human = read_rows(lm, detector, human_path)
     synthetic_path = synthetic_file(articles_dir.parent, SYNTHETIC_SOURCES, synthetic, seed) if synthetic else None
     news_path = news_lines_file(articles_dir.parent, model, news_lines, seed) if news_lines else None
-    added: dict[Path, int] = {}  # pseudo-articles added to the TED articles, per file
-    for path in (p for p in (synthetic_path, news_path) if p is not None):
-        extra = read_rows(lm, detector, path)
-        added[path] = len(extra)
+    # pseudo-articles added to the TED articles, per file
+    added = {path: read_rows(lm, detector, path) for path in (synthetic_path, news_path) if path is not None}
+    for extra in added.values():
         train = train + extra
-    synthetic_articles = added.get(synthetic_path, 0) if synthetic_path else 0
-    news_articles = added.get(news_path, 0) if news_path else 0
+    synthetic_articles = len(added[synthetic_path]) if synthetic_path else 0
+    news_articles = len(added[news_path]) if news_path else 0
     if cache_only:
         return
     net = train_head(train, epochs, seed, hidden, state_hidden, context)
