@@ -122,3 +122,28 @@ def test_read_json_names_the_file_and_the_cause(tmp_path):
         read_json(bad, "report")
     with pytest.raises(MtcheckError, match="no such decisions file"):
         read_json(tmp_path / "missing.json", "decisions file")
+
+
+def test_the_article_p_bad_is_a_mean_over_words_with_the_headline_aside():
+    """A long sentence weighs its words, a short one its few; the headline counts only when it is all there is."""
+    import re
+
+    from mtcheck.detect.detector import Detection
+    from mtcheck.reading import text_article
+    from mtcheck.report.build import article_predicted_bad
+
+    text = "Talks end badly\n\nThe sides met on Wednesday in Vienna. It failed."
+    article = text_article(text, path="t.txt", id="t")
+    assert [s.kind for s in article.segments] == ["title", "sentence", "sentence"]
+    p = {"title": 0.9, "sentence": 0.1}
+    word_bad = []  # (start, end, P(BAD), pooled P)
+    for s in article.segments:
+        for m in re.finditer(r"\w+", text[s.start : s.end]):
+            word_bad.append((s.start + m.start(), s.start + m.end(), p[s.kind], 0.0))
+    word_bad[-2:] = [(a, b, 0.7, q) for a, b, _p, q in word_bad[-2:]]  # "It failed."
+    # seven body words at 0.1 and two at 0.7: 0.2333, not the sentences' mean 0.4, and the headline's 0.9 left out
+    detection = Detection([], [0.9, 0.1, 0.7], word_bad)
+    assert article_predicted_bad(article, detection) == pytest.approx(0.2333)
+    headline_only = text_article("Talks end badly", path="h.txt", id="h")
+    assert article_predicted_bad(headline_only, Detection([], [0.9], word_bad[:3])) == pytest.approx(0.9)
+    assert article_predicted_bad(article, Detection([], [0.9, 0.1, 0.7])) == pytest.approx(0.5667)  # no words

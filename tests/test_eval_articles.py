@@ -55,7 +55,10 @@ def test_the_article_figures_on_known_answers() -> None:
     assert m.word_mcc_major_flags == pytest.approx(1.0)
     assert m.flags == {"major": 1, "all": 1} and m.precision == {"major": 1.0, "all": 1.0}
     assert m.recall == {"major": 1.0, "all": 1.0}
-    assert m.segment_pearson == pytest.approx({"predicted_bad": 1.0, "flagged": 1.0})
+    # expected BAD words per segment 0.6, 2.4, 0.6, 0.3 against penalties 0, 5, 0, 0; lengths 6, 3, 6, 3 words
+    assert m.segment_pearson == pytest.approx(
+        {"predicted_bad": 1.0, "expected_bad_words": 0.98910, "flagged": 1.0, "words": -((1 / 3) ** 0.5)}, abs=1e-5
+    )
     assert m.systems == 2 and m.system_pairwise == {"predicted_bad": 1.0, "fluency": 1.0}
     # two rated articles: the cleaner in the second quarter, the worse in the fourth
     assert [sum(q.values()) for q in m.gate_by_quarter] == [0, 1, 0, 1]

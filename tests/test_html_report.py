@@ -157,6 +157,31 @@ def test_page_header_shows_report_metadata() -> None:
     assert "http://" not in page and "https://" not in page  # nothing loaded from the network
 
 
+def _with_word_tags(report: Report, words: dict[str, float], threshold: float = 0.4) -> Report:
+    """The report with word tags: each word of its text at P(BAD) 0.1, those named at their given P(BAD)."""
+    from mtcheck.core.report import WordTags
+
+    tags = tuple(
+        (m.start(), m.end(), words.get(m.group(), 0.1))
+        for m in re.finditer(r"\w+", report.text[: report.text.rfind("Share")])
+    )
+    return replace(report, word_tags=WordTags(threshold, tags))
+
+
+def test_word_tags_are_marked_for_showing_on_demand() -> None:
+    """A word at or above the threshold sits in a word-tag span (inside a flag's mark too), one below it does
+    not; the text reads the same; the switch says how many words are tagged."""
+    report = _with_word_tags(seed_report(), {"between": 0.81, "blocked": 0.4, "currently": 0.39})
+    page = render_article(report)
+    body = _article_body(page)
+    tagged = re.findall(r'<span class="wt" title="word tag: P\(BAD\) ([0-9.]+)">([^<]*)</span>', body)
+    assert sorted(tagged) == [("0.40", "blocked"), ("0.81", "between")]
+    assert re.search(r'<mark [^>]*><span class="wt"[^>]*>between</span></mark>', body)  # in the critical flag
+    assert re.sub(r"<[^>]+>", "", _article_body(render_article(seed_report()))) == re.sub(r"<[^>]+>", "", body)
+    assert 'id="show-tags"' in page and "2 words at P(BAD) ≥ 0.40" in page
+    assert 'id="show-tags"' not in render_article(seed_report())  # no tags: no switch
+
+
 def test_paragraph_breaks_are_kept() -> None:
     text = "Title line\n\nFirst para one. First para two.\n\nSecond para."
     page = render_article(make_report(text))
@@ -362,6 +387,17 @@ def test_browser_article_page(watched: Watched, tmp_path: Path) -> None:
         " return r.top >= 0 && r.bottom <= window.innerHeight; }",
         target,
     )
+
+    # the word tags show on demand
+    tagged = _with_word_tags(report, {"between": 0.81})
+    out.write_text(render_article(tagged), encoding="utf-8")
+    _open(watched, out)
+    shade = "getComputedStyle(document.querySelector('.wt')).backgroundColor"
+    hidden = page.evaluate(shade)
+    page.locator("#show-tags").check()
+    assert page.evaluate(shade) != hidden
+    page.locator("#show-tags").uncheck()
+    assert page.evaluate(shade) == hidden
 
     page.locator(f'mark.flag[data-flag~="{crit}"]').first.click()
     page.evaluate("window.scrollTo(0, 0)")

@@ -75,7 +75,10 @@ def test_a_stop_after_an_abbreviation_is_not_doubled_punctuation():
     assert not doubled("The U.S., China and Japan agreed.")
     assert not doubled("At 8 a.m., most stations showed green.")
     assert not doubled("Some fruit, e.g., apples, is cheap.")
+    assert not doubled("It was bought by oOh!, was $234.8 million in revenue.")  # the name "oOh!" (enorig dev)
+    assert not doubled("Yahoo!, Google and Bing answered.")
     assert doubled("It is our sovereign right. . We go on.")
+    assert doubled("It is our sovereign right! . We go on.")
     assert doubled("He said it., then left.")
 
 

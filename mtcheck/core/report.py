@@ -34,7 +34,7 @@ class Scores:
     fluency: float | None  # article fluency 0-100
     mean_surprisal: float | None  # nats per scored token
     flagged_share: float  # share of scored characters inside a flag
-    predicted_bad: float | None  # the learned detector's mean P(BAD) over the article's sentences
+    predicted_bad: float | None  # the learned detector's mean P(BAD) over the article's words, headline aside
     flags: int
     critical: int
     major: int

@@ -7,8 +7,9 @@ What it prints (in the spirit of WMT metrics and QE evaluation):
   errors, all errors and fluency/style errors only (`Fluency/*`, `Style/*`: what English alone can show);
   precision (the share of flags on a rater's error) and recall (the share of error words flagged) of major and
   critical flags and of all flags;
-- segment level: Pearson of each MQM segment's predicted badness (mean P(BAD) of its words, and the share of its
-  words flagged) with its MQM penalty;
+- segment level: Pearson of each MQM segment's predicted badness with its MQM penalty: the mean P(BAD) of its
+  words, its expected count of BAD words (their sum: the penalty is a sum over errors, so it grows with the
+  segment), the share of its words flagged, and the segment's length alone (the baseline a count must beat);
 - system level: the MT systems ranked by mean article badness against their mean MQM penalty (Spearman, and
   pairwise accuracy over all pairs of systems);
 - article level: the gate's decisions per quarter of MQM penalty; for human-written articles the share with a
@@ -76,7 +77,7 @@ class ArticleOutcome:
     """What mtcheck said of one article."""
 
     flags: tuple[tuple[int, int, str], ...]  # (start, end, severity)
-    word_bad: tuple[tuple[int, int, float], ...]  # (start, end, P(BAD)) per word: its sentence's mean P(BAD)
+    word_bad: tuple[tuple[int, int, float], ...]  # (start, end, P(BAD)) per word (else its sentence's mean)
     fluency: float | None
     predicted_bad: float | None
     decision: str  # accept | quarantine | reject
@@ -163,7 +164,9 @@ def run_articles(
 
 
 def _word_bad(report) -> tuple[tuple[int, int, float], ...]:
-    """Each word of a scored segment with the segment's mean P(BAD) (what the report keeps)."""
+    """Each word's P(BAD): the report's word tags, else each word of a scored segment with the segment's mean."""
+    if report.word_tags is not None:
+        return report.word_tags.words
     out = []
     for seg in report.segments:
         if seg.predicted_bad is None:
@@ -231,8 +234,10 @@ class ArticleMetrics:
                     f"{f(self.recall['major'])} / {f(self.recall['all'])}",
                 ),
                 (
-                    "segment Pearson with MQM penalty: P(BAD) / flagged share",
-                    f"{f(self.segment_pearson['predicted_bad'])} / {f(self.segment_pearson['flagged'])}",
+                    "segment Pearson with MQM penalty: P(BAD) / expected BAD words / flagged share / length alone",
+                    " / ".join(
+                        f(self.segment_pearson[k]) for k in ("predicted_bad", "expected_bad_words", "flagged", "words")
+                    ),
                 ),
             ]
             if self.systems >= 2:
@@ -330,7 +335,7 @@ def article_metrics(items: list[AnnotatedArticle], outcomes: list[ArticleOutcome
         all_tagged = all(o.bad_words is not None for _it, o in rated)
         n_flags = {"major": 0, "all": 0}
         on_error = {"major": 0, "all": 0}
-        seg_x: dict[str, list[float]] = {"predicted_bad": [], "flagged": []}
+        seg_x: dict[str, list[float]] = {"predicted_bad": [], "expected_bad_words": [], "flagged": [], "words": []}
         seg_y: list[float] = []
         for it, o in rated:
             spans = _words(it.text)
@@ -357,7 +362,9 @@ def article_metrics(items: list[AnnotatedArticle], outcomes: list[ArticleOutcome
                     continue
                 probs = [p for a, b, p in o.word_bad if a >= start and b <= end]
                 seg_x["predicted_bad"].append(float(np.mean(probs)) if probs else 0.0)
+                seg_x["expected_bad_words"].append(float(np.sum(probs)))
                 seg_x["flagged"].append(float(np.mean([word_flagged[k] for k in inside])))
+                seg_x["words"].append(float(len(inside)))
                 seg_y.append(penalty)
         m.bad_share = {k: float(np.mean(v)) if v else 0.0 for k, v in gold.items()}
         m.word_mcc = {k: _maybe(mcc, flagged, v) for k, v in gold.items()}

@@ -4,6 +4,7 @@ how untrusted article content is kept out of the markup."""
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterable
 from typing import TypeVar
@@ -80,11 +81,14 @@ def _confidence(flag: Flag) -> float | None:
 def _render_text(report: Report) -> tuple[str, list[_HeatCell]]:
     """The article body HTML and the heat strip's cells.
 
-    The text is cut at every segment and flag boundary; each piece is written once, inside its segment's
-    <span>, and a piece under one or more flags as one <mark> that names them all (marks never nest)."""
+    The text is cut at every segment, flag and tagged word boundary; each piece is written once, inside its
+    segment's <span>, a piece of a word tagged BAD inside a <span class="wt"> (shown on demand), and a piece
+    under one or more flags as one <mark> that names them all (marks never nest)."""
     text = report.text
     segments = _spans(report.segments, len(text))
     flags = _spans(report.flags, len(text))
+    tagged = _tagged_words(report)
+    tag_starts = [a for a, _b, _p in tagged]
     started: set[int] = set()  # flags (by index in `flags`) whose first piece is written
     flagged: set[int] = set()  # segments (by index in `segments`) that a flag touches
 
@@ -92,7 +96,8 @@ def _render_text(report: Report) -> tuple[str, list[_HeatCell]]:
     for p_start, p_end in _paragraph_ranges(report):
         p_segs = [i for i, (s, t, _) in enumerate(segments) if s < p_end and t > p_start]
         p_flags = [k for k, (s, t, _) in enumerate(flags) if s < p_end and t > p_start]
-        cuts = _cut_points(p_start, p_end, [segments[i][:2] for i in p_segs] + [flags[k][:2] for k in p_flags])
+        p_tags = [(a, b) for a, b, _p in tagged[bisect.bisect_left(tag_starts, p_start) :] if a < p_end]
+        cuts = _cut_points(p_start, p_end, [segments[i][:2] for i in p_segs] + [flags[k][:2] for k in p_flags] + p_tags)
         is_title = any(segments[i][2].kind == "title" for i in p_segs)
         parts.append('<p class="title-para">' if is_title else "<p>")
         open_seg = None
@@ -105,7 +110,7 @@ def _render_text(report: Report) -> tuple[str, list[_HeatCell]]:
                     parts.append(_segment_open(segments[seg][2], seg))
                 open_seg = seg
             covering = [k for k in p_flags if flags[k][0] <= a and b <= flags[k][1]]
-            piece = e(text[a:b])
+            piece = _word_tag(e(text[a:b]), a, b, tagged, tag_starts)
             if not covering:
                 parts.append(piece)
                 continue
@@ -121,6 +126,40 @@ def _render_text(report: Report) -> tuple[str, list[_HeatCell]]:
 
     heat = [(i, s, t, seg, i in flagged) for i, (s, t, seg) in enumerate(segments) if seg.kind in ("title", "sentence")]
     return "".join(parts), heat
+
+
+def _tagged_words(report: Report) -> list[tuple[int, int, float]]:
+    """The words the report tags BAD (P(BAD) at or above its threshold), in reading order."""
+    tags = report.word_tags
+    if tags is None:
+        return []
+    return sorted((a, b, p) for a, b, p in tags.words if p >= tags.threshold)
+
+
+def _word_tag(piece_html: str, a: int, b: int, tagged: list[tuple[int, int, float]], starts: list[int]) -> str:
+    """The piece [a, b) in a word-tag span when a word tagged BAD holds it."""
+    k = bisect.bisect_right(starts, a) - 1
+    if k < 0 or not (tagged[k][0] <= a and b <= tagged[k][1]):
+        return piece_html
+    return f'<span class="wt" title="word tag: P(BAD) {tagged[k][2]:.2f}">{piece_html}</span>'
+
+
+def _word_tag_toggle(report: Report) -> str:
+    """The switch that shows the word tags, with what they are: a dense estimate, not flags to review."""
+    tags = report.word_tags
+    if tags is None:
+        return ""
+    n, total = len(tags.bad()), len(tags.words)
+    share = f" ({n / total:.0%} of {total})" if total else ""
+    expected = num(report.scores.predicted_bad)
+    return (
+        '<label class="wt-toggle" title="Word-level quality estimation (WMT QE style): each word the detector '
+        "rates at or above its threshold. Dense, and human news gets some: a measure of the translation, not a "
+        'list to review.">'
+        f'<input type="checkbox" id="show-tags"> show word tags: {n} words at P(BAD) ≥ {tags.threshold:.2f}{share}'
+        + (f"; expected BAD words {expected:.0%}" if expected is not None else "")
+        + "</label>"
+    )
 
 
 def _segment_open(seg: SegmentScore, index: int) -> str:
@@ -316,7 +355,7 @@ def _header(report: Report, title: str) -> str:
         f'<span class="fluency-big" title="article fluency">'
         f'<span class="chip {fluency_class(fluency)}"></span> '
         f"{e(fmt(fluency))}<small> / 100 fluency</small></span>"
-        f"{_counts(report)}</div>"
+        f"{_counts(report)}{_word_tag_toggle(report)}</div>"
         f'<p class="calibration">{e(report.calibration or "")}</p>'
         "</header>"
     )

@@ -164,6 +164,8 @@ class DoubledPunctuation(Rule):
                     and _abbreviation(dotted.group())
                 ):
                     continue  # "Co., Ltd.", "etc.;", "J.,", "8 a.m.," : the stop ends an abbreviation
+                if text[m.start()] in "!?" and text[m.start() + 1] in ",;:":
+                    continue  # "bought by oOh!, was", "Yahoo!, Google": a name's own "!", then the comma
                 start = before[0] if before else m.start()
                 yield self.hit(
                     start,

@@ -162,6 +162,11 @@
     });
   }
 
+  var showTags = document.getElementById("show-tags");
+  if (showTags) {
+    showTags.addEventListener("change", function () { article.classList.toggle("show-tags", showTags.checked); });
+  }
+
   var heat = document.getElementById("heat");
   if (heat) {
     heat.addEventListener("click", function (ev) {
