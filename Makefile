@@ -28,6 +28,7 @@ browser:
 test: setup browser
 	$(BIN)/mtcheck models install smollm2-135m
 	$(BIN)/mtcheck models install minilm-l6
+	$(BIN)/mtcheck models install quire-gec
 	$(BIN)/pytest -q
 
 lint: setup

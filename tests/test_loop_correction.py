@@ -42,3 +42,17 @@ def test_the_gates_corrector_leaves_minor_flags_without_suggestions(checker):
     )
     assert got_minor.suggestions == () and got_minor.severity == "minor"
     assert "for:major" in corrector.signature().short()
+
+
+@pytest.mark.model
+def test_a_gloss_repeating_its_sentences_word_is_dropped_first(checker):
+    """Dropping "[unemployment]" before "unemployment" loses no word: no unigram charge for rare words removed."""
+    from mtcheck.reading import text_article
+
+    line = "Official figures showed that the [unemployment] unemployment rate fell to its lowest level in May."
+    report = checker.check(text_article("Jobs\n\n" + line + "\n", path="t.txt", id="t"))
+    gloss = [f for f in report.flags if "[unemployment]" in f.text]
+    assert gloss and gloss[0].suggestions
+    top = gloss[0].suggestions[0]
+    assert " ".join(top.sentence.split()) == line.replace("[unemployment] ", "")
+    assert top.source == "rule"

@@ -92,6 +92,22 @@ def test_a_phrase_repeated_back_to_back_is_a_translation_loop():
     assert text[: fix.start] + fix.replacement + text[fix.end :] == "The plant is in Shaya, Xinjiang Shaya, China."
 
 
+def test_commas_between_the_copies_of_a_loop_do_not_hide_it():
+    def fixed(text: str) -> str | None:
+        hits = [h for h in run_rules(line_article(text, 0, "t")) if h.code == "repeated-phrase"]
+        if not hits:
+            return None
+        f = hits[0].fix
+        return text[: f.start] + f.replacement + text[f.end :]
+
+    three = "The law was signed by US President, signed by US President, signed by US President Joe Biden."
+    assert fixed(three) == "The law was signed by US President Joe Biden."
+    assert fixed("Doctors gave her doses of convalescent, of convalescent plasma.") == (
+        "Doctors gave her doses of convalescent plasma."
+    )
+    assert fixed("Doctors gave her doses of convalescent of convalescent plasma.") is None  # two words, no comma
+
+
 def test_a_plain_sentence_or_a_single_repeat_is_no_loop():
     for text in (
         "He said that that was all.",

@@ -36,6 +36,7 @@ class FixSource(StrEnum):
     EDIT = "edit"  # a small edit the language model prefers (edit gain, LM-Critic)
     RULE = "rule"  # an MT-artifact rule's own repair (calque idiom, one copy of a loop)
     REWRITE = "rewrite"  # the instruction-tuned model's rewrite of the sentence
+    GEC = "gec"  # a grammar library's edit: the GECToR tagger (quire-grammar-model) or Harper
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
-"""Proposed readings for flagged spans: candidates from small edits, MT-artifact rules and a rewrite by the
-instruction-tuned model, ranked by the language model's gain over the whole sentence in context, filtered by
-meaning guards. Nothing is applied: suggestions are for a person to accept or reject.
+"""Proposed readings for flagged spans: candidates from small edits, MT-artifact rules, the grammar libraries
+(`gec.py`: a GECToR tagger, Harper) and a rewrite by the instruction-tuned model, ranked by the language
+model's gain over the whole sentence in context, filtered by meaning guards. Nothing is applied: suggestions
+are for a person to accept or reject.
 
 Ranking: gain = log P(corrected sentence | previous sentence) - log P(original | previous sentence), minus
 the unigram log-probability of the words the edit removes and plus that of the words it adds (SLOR-style),
@@ -21,6 +22,7 @@ from mtcheck.core.signature import Signature
 from mtcheck.core.text import FUNCTION_WORDS, PRONOUNS, TOKEN, WORD
 from mtcheck.core.types import FixSource, Flag, Suggestion
 from mtcheck.correct import guards
+from mtcheck.correct.gec import HarperLinter, QuireTagger, apply_edits, touches
 from mtcheck.correct.rewrite import Rewriter
 from mtcheck.lm.model import LanguageModel
 from mtcheck.lm.unigram import UnigramTable
@@ -56,6 +58,7 @@ class CorrectorSettings:
     min_gain: float = 0.5  # nats: a suggestion must make the sentence more probable
     similarity: bool = True  # embedding guard (loads minilm-l6)
     min_severity: Severity = Severity.MINOR  # flags below this get no suggestions (the gate asks for major)
+    gec: bool = True  # candidates from the grammar libraries (correct/gec.py: the GECToR tagger, Harper)
 
 
 class Corrector:
@@ -65,6 +68,7 @@ class Corrector:
         self.unigram = UnigramTable.load(lm.name)
         self._embedder: guards.Embedder | None = None
         self._rewriter: Rewriter | None = None
+        self._gec: list | None = None
         self._loading = threading.Lock()  # articles checked at once (`--jobs`) load each model once
 
     def signature(self) -> Signature:
@@ -74,6 +78,7 @@ class Corrector:
             ("rewrite", "yes" if s.rewrite else "no"),
             ("min_gain", s.min_gain),
             ("similarity", guards.MIN_SIMILARITY if s.similarity else "off"),
+            ("gec", "quire+harper" if s.gec else "off"),
             *((("for", s.min_severity.value),) if s.min_severity != Severity.MINOR else ()),
         )
 
@@ -83,6 +88,14 @@ class Corrector:
             if self._embedder is None:
                 self._embedder = guards.Embedder(self.lm.device)
         return self._embedder
+
+    @property
+    def gec_tools(self) -> list:
+        """The grammar libraries, loaded once (the tagger's weights are installed on first use)."""
+        with self._loading:
+            if self._gec is None:
+                self._gec = [QuireTagger(threads=self.lm.threads), HarperLinter()] if self.settings.gec else []
+        return self._gec
 
     @property
     def rewriter(self) -> Rewriter:
@@ -136,7 +149,7 @@ class Corrector:
     def _charge(self, article: Article, c: Candidate) -> float:
         """The SLOR charge of a candidate: unigram surprisal of the words it removes less that of those it adds."""
         removed = article.text[c.start : c.end]
-        if c.keeps_words and not c.replacement and _only_repeats(removed, c.sentence):
+        if c.keeps_words and not c.replacement.strip() and _only_repeats(removed, c.sentence):
             removed = ""  # dropping repeated copies loses no word: no SLOR charge for the words it removes
         return self._unigram(removed) - self._unigram(c.replacement)
 
@@ -217,8 +230,10 @@ class Corrector:
                     " " if m.group().startswith(" ") and m.group().endswith(" ") else "",
                     FixSource.RULE,
                     f"drop the bracketed gloss “{m.group().strip()}”",
+                    keeps_words=True,  # a gloss that repeats the sentence's own words loses nothing
                 )
             )
+        out += self._gec_candidates(article, flag, lo, hi)
         # 2. small edits around the span (LM-Critic): deletions, merges across a full stop, case fixes; at most
         # max_edits_per_flag in all (each costs a rescoring of the rest of its window), singles before pairs
         room = max(0, self.settings.max_edits_per_flag - len(out))
@@ -240,6 +255,26 @@ class Corrector:
                 if before.lower().endswith("no "):
                     out.append(Candidate(c.start - 3, c.end, c.replacement, FixSource.RULE, c.why))
         return [c for c in out if lo <= c.start <= c.end <= hi]
+
+    def _gec_candidates(self, article: Article, flag: Flag, lo: int, hi: int) -> list[Candidate]:
+        """The grammar libraries' edits of the flag's sentence that touch the flag (each alternative of each, up to
+        three), and the tagger's whole reading of the sentence where it makes several edits there."""
+        window = article.text[lo:hi]
+        start, end = flag.start - lo, _edit_end(article, flag) - lo
+        out: list[Candidate] = []
+        for tool in self.gec_tools:
+            touching = []
+            for group in tool.proposals(window):
+                touching += [edit for edit in group[:3] if touches(edit, start, end)]
+            for a, b, r in touching:
+                what = f"“{window[a:b]}” -> “{r.strip()}”" if a < b else f"insert “{r.strip()}”"
+                out.append(Candidate(lo + a, lo + b, r, FixSource.GEC, f"{tool.name}: {what}"))
+            if len(touching) > 1 and tool.name == QuireTagger.name:  # the tagger's edits make one reading
+                a, b = min(e[0] for e in touching), max(e[1] for e in touching)
+                whole = apply_edits(window, touching)
+                reading = whole[a : b + len(whole) - len(window)]
+                out.append(Candidate(lo + a, lo + b, reading, FixSource.GEC, f"{tool.name}: its {len(touching)} edits"))
+        return out
 
     def _small_edits(self, article: Article, flag: Flag) -> list[Candidate]:
         text = article.text

@@ -402,15 +402,17 @@ _LOOP_MAX_TOKENS = 16
 @register
 class RepeatedPhrase(Rule):
     """A phrase repeated back to back ("Xinjiang Shaya, Xinjiang Shaya, Xinjiang Shaya, ..."): the decoding
-    loop of a neural MT system. Three copies of a short phrase, or two of a phrase of three words or more;
-    the span is the copies after the first, which the fix drops."""
+    loop of a neural MT system. Three copies of a short phrase, two of a phrase of three words or more, or two
+    of a two-word phrase with a comma between them ("signed by, signed by"); commas between copies do not
+    count ("of convalescent, of convalescent"). The span is the copies after the first, which the fix drops."""
 
     code, confidence, weight = Code.REPEATED_PHRASE, 0.9, 2.0
 
     def find(self, article: Article) -> Iterator[Hit]:
         text = article.text
         for p_start, p_end in article.paragraphs:
-            toks = list(TOKEN.finditer(text, p_start, p_end))
+            # commas aside: a loop repeats the phrase with or without them ("A B, A B, A B" and "A B A B A B")
+            toks = [m for m in TOKEN.finditer(text, p_start, p_end) if m.group() != ","]
             words = [m.group() for m in toks]
             i = 0
             while i < len(words):
@@ -423,7 +425,8 @@ class RepeatedPhrase(Rule):
                     copies = 1
                     while words[i + copies * n : i + (copies + 1) * n] == unit:
                         copies += 1
-                    if copies >= 3 or (copies == 2 and alpha >= 3):
+                    comma = copies == 2 and "," in text[toks[i + n - 1].end() : toks[i + n].start()]
+                    if copies >= 3 or (copies == 2 and (alpha >= 3 or (alpha == 2 and comma))):
                         if best is None or copies * n > best[0]:
                             best = (copies * n, n, copies)
                 if best is None:
