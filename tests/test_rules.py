@@ -106,6 +106,7 @@ def test_commas_between_the_copies_of_a_loop_do_not_hide_it():
         "Doctors gave her doses of convalescent plasma."
     )
     assert fixed("Doctors gave her doses of convalescent of convalescent plasma.") is None  # two words, no comma
+    assert fixed("Hong Kong is China's Hong Kong, Hong Kong affairs are China's own.") is None  # a name, again
 
 
 def test_a_plain_sentence_or_a_single_repeat_is_no_loop():

@@ -425,8 +425,11 @@ class RepeatedPhrase(Rule):
                     copies = 1
                     while words[i + copies * n : i + (copies + 1) * n] == unit:
                         copies += 1
+                    # two words twice with a comma between: a loop unless both are capitalised, a name said again
+                    # ("Hong Kong is China's Hong Kong, Hong Kong affairs are ...")
                     comma = copies == 2 and "," in text[toks[i + n - 1].end() : toks[i + n].start()]
-                    if copies >= 3 or (copies == 2 and (alpha >= 3 or (alpha == 2 and comma))):
+                    named = all(w[0].isupper() for w in unit if w[0].isalpha())
+                    if copies >= 3 or (copies == 2 and (alpha >= 3 or (alpha == 2 and comma and not named))):
                         if best is None or copies * n > best[0]:
                             best = (copies * n, n, copies)
                 if best is None:
