@@ -35,7 +35,7 @@ from mtcheck.gate.filters import (
     too_short,
 )
 from mtcheck.gate.policy import DEFAULTS, default_policy, explain, load_policy
-from mtcheck.gate.run import Gate, iter_folder, iter_jsonl
+from mtcheck.gate.run import FeedGate, iter_folder, iter_jsonl
 from mtcheck.gate.store import cut_partial_line
 from mtcheck.gate.threshold import best, sweep
 from reports import make_report
@@ -233,8 +233,8 @@ class FakeChecker:
         return report
 
 
-def _gate(out: Path, checker: FakeChecker, policy=POLICY) -> Gate:
-    return Gate(out, policy, "fake", "f" * 64, lambda: checker)
+def _gate(out: Path, checker: FakeChecker, policy=POLICY) -> FeedGate:
+    return FeedGate(out, policy, "fake", "f" * 64, lambda: checker)
 
 
 def _feed(n: int = 5) -> bytes:

@@ -96,7 +96,7 @@ def gate(
 
         workers = Workers(jobs, settings)  # processes start (and load the model) with the first item to check
     log = (lambda _m: None) if quiet else gating.stderr_log
-    g = gating.Gate(out, policy, resolved.name, resolved.sha256, make_checker, log, workers)
+    g = gating.FeedGate(out, policy, resolved.name, resolved.sha256, make_checker, log, workers)
     if watch:  # a service manager stops with SIGTERM: finish the same way as Ctrl-C
         signal.signal(signal.SIGTERM, _interrupt)
         signal.signal(signal.SIGINT, _interrupt)

@@ -226,7 +226,7 @@ def iter_jsonl(stream: IO[bytes], label: str, stem: str) -> Iterator[Item]:
 
 
 # --- the gate --------------------------------------------------------------------------------------
-class Gate:
+class FeedGate:
     """Decides items and writes them out. `checker` is built on first need (a fully cached run never
     loads the model); tests pass a stand-in with `.check(article) -> Report`."""
 

@@ -1,0 +1,1 @@
+"""`mtcheck serve`: the checker over HTTP."""
