@@ -36,7 +36,7 @@ def main() -> None:
 
 def _register() -> None:
     from mtcheck.cli import apply as apply_cmd
-    from mtcheck.cli import check, eval, models, review, score
+    from mtcheck.cli import check, eval, models, review, score, serve
     from mtcheck.cli import gate as gate_cmd
 
     main.add_command(models.models)
@@ -48,6 +48,7 @@ def _register() -> None:
     main.add_command(apply_cmd.apply)
     main.add_command(gate_cmd.gate)
     main.add_command(gate_cmd.find_threshold)
+    main.add_command(serve.serve)
 
 
 _register()

@@ -206,7 +206,7 @@ class Handler(BaseHTTPRequestHandler):
     def _host_ok(self) -> bool:
         if not self.server.loopback_only:
             return True
-        return is_loopback(_host_name(self.headers.get("Host") or ""))
+        return is_loopback(host_name(self.headers.get("Host") or ""))
 
     def _token(self) -> str | None:
         """The token this request carries: the header, else the cookie the login address set."""
@@ -376,7 +376,7 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def _host_name(header: str) -> str:
+def host_name(header: str) -> str:
     """The host of a Host header, without its port (`[::1]:8765` -> `[::1]`, `localhost:80` -> `localhost`)."""
     value = header.strip()
     if value.startswith("["):
