@@ -39,6 +39,35 @@ EXIT_HELP = "Exit status: 0 all items accepted, 1 some quarantined or rejected, 
 @model_option
 @device_option
 @jobs_option
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "ray"]),
+    default="local",
+    show_default=True,
+    help="Where the checks run: local (this process; --jobs threads) or ray (Ray actors, each with its own model; "
+    "needs pip install 'mtcheck[ray]'). Decisions are written by this process alone either way.",
+)
+@click.option(
+    "--address",
+    default=None,
+    metavar="ADDRESS",
+    help="--engine ray: the Ray cluster to use (auto: the one this machine joined with `ray start`; or the head's "
+    "HOST:6379). Default: a local Ray started for this run and stopped after it.",
+)
+@click.option(
+    "--actors",
+    type=click.IntRange(1, 4096),
+    default=None,
+    help="--engine ray: Ray actors (models loaded), each with an equal share of the cluster's CPUs as torch threads. "
+    "Default: --jobs when given, else this machine's cores.",
+)
+@click.option(
+    "--gpus-per-actor",
+    type=click.FloatRange(0, None),
+    default=0.0,
+    show_default=True,
+    help="--engine ray: GPUs per actor (0.5: two actors share one); above 0 the model runs on the GPU.",
+)
 @quiet_option
 def gate(
     input_: str | None,
@@ -52,6 +81,10 @@ def gate(
     model: str | None,
     device: str,
     jobs: int,
+    engine: str,
+    address: str | None,
+    actors: int | None,
+    gpus_per_actor: float,
     quiet: bool,
 ) -> None:
     """Accept, quarantine or reject each item of INPUT: a folder of article files, a JSONL feed file, or -
@@ -70,6 +103,12 @@ def gate(
         raise click.UsageError("give INPUT and --out DIR (or --explain)")
     if watch and input_ == "-":
         raise click.UsageError("--watch needs a folder or a JSONL file, not standard input")
+    if engine != "ray" and (address is not None or actors is not None or gpus_per_actor):
+        raise click.UsageError("--address, --actors and --gpus-per-actor need --engine ray")
+    if engine == "ray":
+        from mtcheck.gate.ray_engine import import_ray
+
+        import_ray()  # a missing extra: one line before anything is read or created
     if input_ != "-" and not Path(input_).exists():
         raise MtcheckError(f"{input_}: no such file or folder")  # before creating --out or loading anything
     usable_output_folder(out, [Path(input_)] if input_ != "-" else [])
@@ -90,12 +129,21 @@ def gate(
 
         return Checker(**settings)  # type: ignore[arg-type]
 
+    log = (lambda _m: None) if quiet else gating.stderr_log
     workers = None
-    if jobs > 1:
+    if engine == "ray":
+        import os
+
+        from mtcheck.gate.ray_engine import RayWorkers
+
+        jobs_given = click.get_current_context().get_parameter_source("jobs") == click.core.ParameterSource.COMMANDLINE
+        count = actors or (jobs if jobs_given else os.cpu_count() or 1)
+        # Actors start (and load the model) with the first item to check; this process still writes every decision.
+        workers = RayWorkers(count, settings, address=address, gpus_per_actor=gpus_per_actor, log=log)
+    elif jobs > 1:
         from mtcheck.pipeline import Workers
 
         workers = Workers(jobs, settings)  # processes start (and load the model) with the first item to check
-    log = (lambda _m: None) if quiet else gating.stderr_log
     g = gating.FeedGate(out, policy, resolved.name, resolved.sha256, make_checker, log, workers)
     if watch:  # a service manager stops with SIGTERM: finish the same way as Ctrl-C
         signal.signal(signal.SIGTERM, _interrupt)
