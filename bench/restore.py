@@ -5,9 +5,10 @@ artifact class and overall it prints
 - detection recall: the share of planted artifacts that a flag overlaps;
 - top-1 / top-5 restoration: the share of planted artifacts whose sentence reads exactly as the original once
   the first (any of the first five) suggestion of a flag over it is applied (spaces collapsed);
-- harm: the share of the untouched sentences in which a flag with confidence >= 0.5 proposes a change (a
-  suggestion there would change correct text); with `--untouched N`, the same articles as they are: confident
-  suggestions per 5,000 words of human news.
+- harm: the share of the untouched sentences in which a suggestion with confidence >= 0.5 proposes a change (it
+  would change correct text); with `--untouched N`, the same articles as they are: confident suggestions per
+  5,000 words of human news. A suggestion's confidence is its own (`Suggestion.confidence`), or its flag's where
+  no suggestion model ships.
 
 Side by side, on the same sentences, the GEC libraries alone (`mtcheck/correct/gec.py`): the
 GECToR-style tagger of quire-grammar-model and Harper. For them a planted artifact is detected when an edit
@@ -39,12 +40,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from mtcheck.core.report import Report  # noqa: E402
+from mtcheck.correct.corrector import sureness  # noqa: E402
 from mtcheck.correct.gec import apply_edits, touches  # noqa: E402
 from mtcheck.reading import feed_item_article  # noqa: E402
 from mtcheck.training.artifacts import KINDS, Planted, plant, sentences  # noqa: E402
 
 ARTICLES = ROOT.parent / "shared" / "eval" / "articles"
 FILES = ("enorig.dev.jsonl", "wmt21-ruen.dev.jsonl", "wmt21-jaen.dev.jsonl")
+TRAIN_FILES = ("mqm21-ted-zhen.train.jsonl",)
 HARM_CONFIDENCE = 0.5
 
 
@@ -54,6 +57,7 @@ class Outcome:
     kind: str
     detected: bool
     rank: int | None  # 1-based rank of the first suggestion that restores the sentence, None: none does
+    sure: bool = False  # that suggestion is sure to HARM_CONFIDENCE or more (a person may take it on trust)
 
 
 def baseline_outcome(tool, kind: str, sentence: str, start: int, end: int, original: str) -> Outcome:
@@ -70,24 +74,27 @@ def _same(a: str, b: str) -> bool:
     return " ".join(a.split()) == " ".join(b.split())
 
 
-def human_articles(limit: int) -> list[tuple[str, str]]:
+def human_articles(limit: int, train: bool = False) -> list[tuple[str, str]]:
+    """Dev: English-original news and professional translations. `train`: the human translations (`ref`, `refB`)
+    of the TED training talks instead, for fitting what the benchmark must not be fitted on."""
     out = []
-    for name in FILES:
+    for name in TRAIN_FILES if train else FILES:
         for line in (ARTICLES / name).read_text(encoding="utf-8").splitlines():
             item = json.loads(line)
-            if item.get("human") and len(sentences(item["text"])) >= 8:
+            human = str(item.get("who", "")).startswith("ref") if train else item.get("human")
+            if human and len(sentences(item["text"])) >= 8:
                 out.append((str(item["id"]), item["text"]))
             if len(out) >= limit:
                 return out
     return out
 
 
-def restored_rank(report: Report, p: Planted) -> tuple[bool, int | None]:
-    """Whether a flag overlaps the artifact, and the best rank at which a suggestion of such a flag restores the
-    original sentence."""
+def restored_rank(report: Report, p: Planted) -> tuple[bool, int | None, bool]:
+    """Whether a flag overlaps the artifact, the best rank at which a suggestion of such a flag restores the
+    original sentence, and whether that suggestion is sure to HARM_CONFIDENCE."""
     text = report.text
     over = [f for f in report.flags if f.start < p.end and f.end > p.start]
-    best = None
+    best, sure = None, False
     for f in over:
         for rank, s in enumerate(f.suggestions, 1):
             fixed = text[: s.start] + s.replacement + text[s.end :]
@@ -97,9 +104,10 @@ def restored_rank(report: Report, p: Planted) -> tuple[bool, int | None]:
                 and s.end <= p.sentence_end
                 and _same(fixed[p.sentence_start : p.sentence_end + delta], p.original)
             ):
-                best = rank if best is None else min(best, rank)
+                if best is None or rank < best:
+                    best, sure = rank, sureness(f, s) >= HARM_CONFIDENCE
                 break
-    return bool(over), best
+    return bool(over), best, sure
 
 
 def untouched(text: str, planted: list[Planted]) -> list[tuple[int, int]]:
@@ -108,12 +116,17 @@ def untouched(text: str, planted: list[Planted]) -> list[tuple[int, int]]:
     return [(a, b) for a, b in sentences(text)[1:] if not any(a < e and b > s for s, e in touched)]
 
 
+def confident(flag) -> list:
+    """The flag's suggestions sure to HARM_CONFIDENCE or more (their own confidence, else the flag's)."""
+    return [s for s in flag.suggestions if sureness(flag, s) >= HARM_CONFIDENCE]
+
+
 def harm(report: Report, planted: list[Planted]) -> tuple[int, int]:
     """(untouched sentences where a confident flag proposes a change, untouched sentences)."""
     clean = untouched(report.text, planted)
     hurt = 0
     for a, b in clean:
-        if any(f.start < b and f.end > a and f.confidence >= HARM_CONFIDENCE and f.suggestions for f in report.flags):
+        if any(f.start < b and f.end > a and confident(f) for f in report.flags):
             hurt += 1
     return hurt, len(clean)
 
@@ -131,7 +144,10 @@ def harm(report: Report, planted: list[Planted]) -> tuple[int, int]:
     show_default=True,
     help="Also check this many of the human articles as they are, and count the confident suggestions there.",
 )
-def main(articles: int, rate: float, seed: int, records: Path | None, baselines: bool, as_they_are: int) -> None:
+@click.option("--train", is_flag=True, help="Plant in the TED talks' human translations instead (train split).")
+def main(
+    articles: int, rate: float, seed: int, records: Path | None, baselines: bool, as_they_are: int, train: bool
+) -> None:
     from mtcheck.correct.gec import HarperLinter, QuireTagger
     from mtcheck.pipeline import Checker
 
@@ -142,7 +158,7 @@ def main(articles: int, rate: float, seed: int, records: Path | None, baselines:
     hurt = clean = words = 0
     tool_hurt: Counter[str] = Counter()
     start = time.perf_counter()
-    for n, (item_id, text) in enumerate(human_articles(articles)):
+    for n, (item_id, text) in enumerate(human_articles(articles, train)):
         corrupted, planted = plant(text, rng, rate=rate)
         article = feed_item_article({"id": item_id, "text": corrupted}, f"#{n + 1}", str(n))
         report = checker.check(article)
@@ -150,9 +166,11 @@ def main(articles: int, rate: float, seed: int, records: Path | None, baselines:
             records.mkdir(parents=True, exist_ok=True)
             name = re.sub(r"[^\w.-]", "_", item_id)
             (records / f"{name}.json").write_text(json.dumps(report.to_json()), encoding="utf-8")
+            kept = [vars(p) for p in planted]  # what was planted where: the labels of the records
+            (records / f"{name}.planted.json").write_text(json.dumps(kept), encoding="utf-8")
         for p in planted:
-            detected, rank = restored_rank(report, p)
-            outcomes.append(Outcome("mtcheck", p.kind, detected, rank))
+            detected, rank, sure = restored_rank(report, p)
+            outcomes.append(Outcome("mtcheck", p.kind, detected, rank, sure))
             sentence = corrupted[p.sentence_start : p.sentence_end]
             a, b = p.start - p.sentence_start, p.end - p.sentence_start
             outcomes += [baseline_outcome(t, p.kind, sentence, a, b, p.original) for t in tools]
@@ -178,7 +196,7 @@ def main(articles: int, rate: float, seed: int, records: Path | None, baselines:
 
     planted_total = sum(o.tool == "mtcheck" for o in outcomes)
     click.echo(
-        f"articles {min(articles, len(human_articles(articles)))}, words {words}, planted {planted_total} "
+        f"articles {min(articles, len(human_articles(articles, train)))}, words {words}, planted {planted_total} "
         f"(rate {rate}, seed {seed}); {seconds:.0f} s"
     )
     click.echo(f"{'':<20} {'':>5} " + " | ".join(f"{n:^22}" for n in names))
@@ -188,21 +206,33 @@ def main(articles: int, rate: float, seed: int, records: Path | None, baselines:
         n = sum(o.tool == "mtcheck" for o in mine)
         if n:
             click.echo(f"{kind:<20} {n:>5} " + " | ".join(cells([o for o in mine if o.tool == t]) + " " for t in names))
+    mine = [o for o in outcomes if o.tool == "mtcheck"]
+    top1 = [o for o in mine if o.rank == 1]
+    click.echo(
+        f"sure: {sum(o.sure for o in top1)} of the {len(top1)} top-1 restorations have confidence >= {HARM_CONFIDENCE} "
+        f"({sum(o.sure for o in top1) / max(1, len(mine)):.1%} of the planted artifacts restored by a confident "
+        "top suggestion)"
+    )
     click.echo(
         f"harm: mtcheck {hurt} of {clean} untouched sentences ({hurt / clean if clean else 0:.1%}) get a suggestion "
-        f"from a flag with confidence >= {HARM_CONFIDENCE}"
+        f"with confidence >= {HARM_CONFIDENCE}"
         + "".join(f"; {t} changes {tool_hurt[t]} ({tool_hurt[t] / clean if clean else 0:.1%})" for t in names[1:])
     )
     if as_they_are:
-        confident = human_words = 0
-        for n, (item_id, text) in enumerate(human_articles(as_they_are)):
+        sure_flags = sure_suggestions = human_words = 0
+        for n, (item_id, text) in enumerate(human_articles(as_they_are, train)):
             report = checker.check(feed_item_article({"id": item_id, "text": text}, f"#{n + 1}", str(n)))
-            confident += sum(1 for f in report.flags if f.confidence >= HARM_CONFIDENCE and f.suggestions)
+            sure = [(f, confident(f)) for f in report.flags]
+            sure_flags += sum(1 for _f, c in sure if c)
+            sure_suggestions += sum(len(c) for _f, c in sure)
             human_words += len(text.split())
+            for f, c in sure:
+                for sug in c:
+                    click.echo(f"  confident on human news: {item_id}: “{f.text}” -> “{sug.replacement}”", err=True)
         click.echo(
-            f"do no harm: {confident} flags with confidence >= {HARM_CONFIDENCE} carry suggestions in {human_words} "
-            f"words of untouched human news ({as_they_are} articles): {5000 * confident / max(1, human_words):.2f} "
-            "per 5,000 words"
+            f"do no harm: {sure_suggestions} suggestions with confidence >= {HARM_CONFIDENCE} (on {sure_flags} flags) "
+            f"in {human_words} words of untouched human news ({as_they_are} articles): "
+            f"{5000 * sure_suggestions / max(1, human_words):.2f} per 5,000 words"
         )
     click.echo(f"signature: {checker.signature().short()}")
 

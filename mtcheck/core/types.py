@@ -91,6 +91,9 @@ class Suggestion:
     similarity: float | None = None  # embedding similarity to the original sentence (None: not measured)
     guard: str | None = None  # set on a rejected candidate: the meaning guard that refused it ...
     rejected_because: str | None = None  # ... and why
+    # P(applying it restores what the sentence should read): the flag's doubt and the repair's together
+    # (correct/confidence.py); None where no suggestion model ships for the language model
+    confidence: float | None = None
 
     def to_json(self) -> dict:
         out = {
@@ -105,6 +108,8 @@ class Suggestion:
         }
         if self.similarity is not None:
             out["similarity"] = round(self.similarity, 3)
+        if self.confidence is not None:
+            out["confidence"] = self.confidence
         if self.guard is not None:
             out["guard"] = self.guard
             out["rejected_because"] = self.rejected_because
@@ -124,6 +129,7 @@ class Suggestion:
             similarity=data.get("similarity"),
             guard=data.get("guard"),
             rejected_because=data.get("rejected_because"),
+            confidence=data.get("confidence"),
         )
 
 

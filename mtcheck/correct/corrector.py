@@ -22,6 +22,7 @@ from mtcheck.core.signature import Signature
 from mtcheck.core.text import FUNCTION_WORDS, PRONOUNS, TOKEN, WORD
 from mtcheck.core.types import FixSource, Flag, Suggestion
 from mtcheck.correct import guards
+from mtcheck.correct.confidence import SuggestionConfidence
 from mtcheck.correct.gec import HarperLinter, QuireTagger, apply_edits, touches
 from mtcheck.correct.rewrite import Rewriter
 from mtcheck.lm.model import LanguageModel
@@ -70,6 +71,7 @@ class Corrector:
         self._rewriter: Rewriter | None = None
         self._gec: list | None = None
         self._loading = threading.Lock()  # articles checked at once (`--jobs`) load each model once
+        self.confidence = SuggestionConfidence.for_model(lm.name)
 
     def signature(self) -> Signature:
         s = self.settings
@@ -79,6 +81,7 @@ class Corrector:
             ("min_gain", s.min_gain),
             ("similarity", guards.MIN_SIMILARITY if s.similarity else "off"),
             ("gec", "quire+harper" if s.gec else "off"),
+            ("sugconf", self.confidence.sha256[:12] if self.confidence else "none"),
             *((("for", s.min_severity.value),) if s.min_severity != Severity.MINOR else ()),
         )
 
@@ -200,6 +203,8 @@ class Corrector:
                     accepted.append(suggestion)
             else:
                 rejected.append(replace(suggestion, guard=verdict.guard, rejected_because=verdict.why))
+        if self.confidence is not None and accepted:
+            accepted = self.confidence.rate(flag, accepted, article.text)
         return accepted, rejected
 
     def _unigram(self, text: str) -> float:
@@ -345,10 +350,15 @@ def _window(article: Article, start: int, end: int) -> tuple[int, int, str]:
     return min(first.start, start), max(last.end, end), context
 
 
+def sureness(flag: Flag, suggestion: Suggestion) -> float:
+    """How sure a suggestion is: its own confidence, or its flag's where no suggestion model ships."""
+    return suggestion.confidence if suggestion.confidence is not None else flag.confidence
+
+
 def apply_top(text: str, flags: list[Flag], min_confidence: float = 0.5) -> tuple[str, int]:
-    """The text with the top suggestion of every flag at or above min_confidence applied (later flags first,
+    """The text with the top suggestion of every flag sure to min_confidence or more applied (later flags first,
     overlapping suggestions skipped). For measuring corrections; mtcheck never rewrites an article itself."""
-    chosen = [f.suggestions[0] for f in flags if f.confidence >= min_confidence and f.suggestions]
+    chosen = [f.suggestions[0] for f in flags if f.suggestions and sureness(f, f.suggestions[0]) >= min_confidence]
     chosen.sort(key=lambda s: s.start, reverse=True)
     applied, floor = 0, len(text) + 1
     for s in chosen:

@@ -399,6 +399,11 @@ def _segment_at(article: Article, pos: int) -> Segment | None:
 _LOOP_MAX_TOKENS = 16
 
 
+# words that open a noun phrase: a phrase that starts with one may well be said twice in a row ("a licence, a
+# licence certificate"); FUNCTION_WORDS holds some of them, which do not make a two-word repeat a loop
+_DETERMINERS = {"a", "an", "the", "this", "that", "these", "those", "his", "her", "its", "their", "our", "your", "my"}
+
+
 @register
 class RepeatedPhrase(Rule):
     """A phrase repeated back to back ("Xinjiang Shaya, Xinjiang Shaya, Xinjiang Shaya, ..."): the decoding
@@ -425,11 +430,13 @@ class RepeatedPhrase(Rule):
                     copies = 1
                     while words[i + copies * n : i + (copies + 1) * n] == unit:
                         copies += 1
-                    # two words twice with a comma between: a loop unless both are capitalised, a name said again
-                    # ("Hong Kong is China's Hong Kong, Hong Kong affairs are ...")
+                    # two words twice with a comma between: a loop when one of them is a function word that joins
+                    # ("signed by, signed by", "of convalescent, of convalescent"); a name said again ("Hong Kong,
+                    # Hong Kong affairs") or a noun phrase said again in a list ("renewal of a license, a license
+                    # certificate": both false flags on zh-en dev lines) is not
                     comma = copies == 2 and "," in text[toks[i + n - 1].end() : toks[i + n].start()]
-                    named = all(w[0].isupper() for w in unit if w[0].isalpha())
-                    if copies >= 3 or (copies == 2 and (alpha >= 3 or (alpha == 2 and comma and not named))):
+                    joining = any(w.capitalize() in FUNCTION_WORDS and w.lower() not in _DETERMINERS for w in unit)
+                    if copies >= 3 or (copies == 2 and (alpha >= 3 or (alpha == 2 and comma and joining))):
                         if best is None or copies * n > best[0]:
                             best = (copies * n, n, copies)
                 if best is None:

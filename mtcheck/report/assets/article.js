@@ -61,7 +61,8 @@
         rep.appendChild(el("span", "mono", s.replacement === "" ? "(delete)" : "“" + s.replacement + "”"));
         li.appendChild(rep);
         if (s.sentence) { li.appendChild(el("div", "sugg-sentence", s.sentence)); }
-        var meta = "gain " + num(s.gain, 1) + (s.source ? " · source: " + s.source : "");
+        var meta = (s.confidence != null ? "confidence " + num(s.confidence, 2) + " · " : "") +
+          "gain " + num(s.gain, 1) + (s.source ? " · source: " + s.source : "");
         li.appendChild(el("div", "sugg-meta", meta));
         if (s.why) { li.appendChild(el("div", "sugg-why", s.why)); }
         ol.appendChild(li);
