@@ -31,8 +31,9 @@ sys.path.insert(0, str(ROOT))
 from mtcheck.evaluate.data import default_eval_dir  # noqa: E402
 
 
-def _feed(path: Path, n: int) -> tuple[int, int]:
-    source = default_eval_dir() / "articles" / "mqm23-zhen.dev.jsonl"
+def write_feed(path: Path, n: int, name: str = "mqm23-zhen.dev.jsonl") -> tuple[int, int]:
+    """The first n articles of a dev article file as a JSONL feed {"id", "text"}: (articles, words)."""
+    source = default_eval_dir() / "articles" / name
     words = count = 0
     with open(source, encoding="utf-8") as f, open(path, "w", encoding="utf-8") as out:
         for line in f:
@@ -113,7 +114,7 @@ def main(n_articles: int, jobs: int, baseline: str | None, corrections: bool) ->
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         feed = work / "feed.jsonl"
-        count, words = _feed(feed, n_articles)
+        count, words = write_feed(feed, n_articles)
         print(f"feed: {count} mqm23-zhen dev articles, {words} words")
         runs = [("this checkout", ROOT, [])]
         if corrections:

@@ -35,9 +35,7 @@ import click
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from gate_speed import Sampler  # noqa: E402  (bench/: peak RSS of a process and its children)
-
-from mtcheck.evaluate.data import default_eval_dir  # noqa: E402
+from gate_speed import Sampler, write_feed  # noqa: E402  (bench/: peak RSS of a process and its children)
 
 RUNS = [
     ("local --jobs 1", ["--jobs", "1"]),
@@ -86,20 +84,6 @@ def machine() -> list[str]:
     ]
 
 
-def write_feed(path: Path, n: int) -> tuple[int, int]:
-    source = default_eval_dir() / "articles" / "enorig.dev.jsonl"
-    count = words = 0
-    with open(source, encoding="utf-8") as f, open(path, "w", encoding="utf-8") as out:
-        for line in f:
-            if count == n:
-                break
-            item = json.loads(line)
-            out.write(json.dumps({"id": item["id"], "text": item["text"]}, ensure_ascii=False) + "\n")
-            words += len(item["text"].split())
-            count += 1
-    return count, words
-
-
 def gate(feed: Path, out: Path, extra: list[str]) -> dict:
     cmd = [sys.executable, "-m", "mtcheck", "gate", str(feed), "--out", str(out), "--quiet", *extra]
     start = time.perf_counter()
@@ -129,7 +113,7 @@ def main(n: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         feed = work / "feed.jsonl"
-        count, words = write_feed(feed, n)
+        count, words = write_feed(feed, n, "enorig.dev.jsonl")
         print(
             f"feed: {count} English-original news articles (enorig.dev.jsonl), {words} words, {words / count:.0f} each"
         )

@@ -119,7 +119,36 @@ class ReviewServer(ThreadingHTTPServer):
         return report
 
 
-class Handler(BaseHTTPRequestHandler):
+class OneEntry(BaseHTTPRequestHandler):
+    """Every method, known or not, goes to `_handle` (which answers 405 where it does not fit): one place decides,
+    and OPTIONS gets no CORS preflight approval from another origin."""
+
+    def _handle(self) -> None:
+        raise NotImplementedError
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        self._handle()
+
+    def do_HEAD(self) -> None:  # noqa: N802
+        self._handle()
+
+    def do_PUT(self) -> None:  # noqa: N802
+        self._handle()
+
+    def do_DELETE(self) -> None:  # noqa: N802
+        self._handle()
+
+    def do_POST(self) -> None:  # noqa: N802
+        self._handle()
+
+    def do_PATCH(self) -> None:  # noqa: N802
+        self._handle()
+
+    def do_OPTIONS(self) -> None:  # noqa: N802
+        self._handle()
+
+
+class Handler(OneEntry):
     server: ReviewServer
     server_version = "mtcheck-review"
     sys_version = ""
@@ -165,27 +194,6 @@ class Handler(BaseHTTPRequestHandler):
         return self.rfile.read(int(length))
 
     # --- routing ----------------------------------------------------------------------------------
-
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-        self._handle()
-
-    def do_HEAD(self) -> None:  # noqa: N802
-        self._handle()
-
-    def do_PUT(self) -> None:  # noqa: N802
-        self._handle()
-
-    def do_DELETE(self) -> None:  # noqa: N802
-        self._handle()
-
-    def do_POST(self) -> None:  # noqa: N802
-        self._handle()
-
-    def do_PATCH(self) -> None:  # noqa: N802
-        self._handle()
-
-    def do_OPTIONS(self) -> None:  # noqa: N802 - no CORS: other origins get no preflight approval
-        self._handle()
 
     def _segments(self) -> list[str] | None:
         """Decoded path segments; None when the path is malformed or tries to climb out."""

@@ -36,7 +36,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any, Protocol
 
 from mtcheck import __version__
@@ -46,7 +46,7 @@ from mtcheck.core.errors import InputError, MtcheckError
 from mtcheck.core.report import SCHEMA, Report
 from mtcheck.gate.filters import GateReason
 from mtcheck.gate.policy import Policy
-from mtcheck.review.server import host_name, is_loopback
+from mtcheck.review.server import OneEntry, host_name, is_loopback
 from mtcheck.serve.languagetool import item_body, languagetool_json
 from mtcheck.serve.payload import BadRequest, ItemsRequest, Query, TextRequest, parse_body, parse_query
 from mtcheck.serve.work import QUEUED, RUNNING, Busy, Cancelled, CheckQueue, Job, ShuttingDown
@@ -243,7 +243,7 @@ def known_sources(model_name: str) -> frozenset[str]:
     return frozenset(profile.by_source) | frozenset(k for k in profile.flag_confidence if k != "pooled")
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(OneEntry):
     server: CheckServer
     server_version = "mtcheck"
     sys_version = ""
@@ -298,27 +298,6 @@ class Handler(BaseHTTPRequestHandler):
         self._json(status, {"error": message}, extra)
 
     # --- routing ----------------------------------------------------------------------------------
-
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-        self._handle()
-
-    def do_HEAD(self) -> None:  # noqa: N802
-        self._handle()
-
-    def do_POST(self) -> None:  # noqa: N802
-        self._handle()
-
-    def do_PUT(self) -> None:  # noqa: N802
-        self._handle()
-
-    def do_DELETE(self) -> None:  # noqa: N802
-        self._handle()
-
-    def do_PATCH(self) -> None:  # noqa: N802
-        self._handle()
-
-    def do_OPTIONS(self) -> None:  # noqa: N802 - no CORS: another origin gets no preflight approval
-        self._handle()
 
     def _handle(self) -> None:
         try:
