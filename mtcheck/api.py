@@ -13,7 +13,6 @@ are built on these two classes.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +21,6 @@ from typing import Any
 from mtcheck.core.article import Article
 from mtcheck.core.errors import InputError, MtcheckError
 from mtcheck.core.report import Report
-from mtcheck.detect.detector import Detector
 from mtcheck.gate.filters import GateReason, decide, scores_of
 from mtcheck.gate.policy import Policy, default_policy, load_policy
 from mtcheck.pipeline import Checker as _Pipeline
@@ -109,9 +107,7 @@ class Checker:
         """The checker for a source language: the same model, a detector for that language (built once)."""
         source_lang = source_lang or self.source_lang
         if source_lang not in self._by_source:
-            other = copy.copy(self._base)
-            other.detector = Detector(self._base.lm, source_lang=source_lang)
-            self._by_source[source_lang] = other
+            self._by_source[source_lang] = self._base.for_source(source_lang)
         return self._by_source[source_lang]
 
 

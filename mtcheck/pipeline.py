@@ -3,6 +3,7 @@ fluency -> build the report. The one place where the stages meet; every value it
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -112,6 +113,13 @@ class Checker:
         self.fluency = FluencyScorer(self.lm.name)
         settings = CorrectorSettings(min_severity=Severity(correct_from), rewrite=rewrite)
         self.corrector = Corrector(self.lm, settings) if corrections else None
+
+    def for_source(self, source_lang: str | None) -> Checker:
+        """A checker for another source language on the same loaded model: only the detector (that language's
+        calibration and specialist) is new; the model, fluency scorer and corrector are shared."""
+        other = copy.copy(self)
+        other.detector = Detector(self.lm, source_lang=source_lang)
+        return other
 
     def signature(self) -> Signature:
         """Every setting that changes the output (short form in each report's `settings.signature`)."""

@@ -160,17 +160,15 @@ def test_unreadable_and_crashing_documents_are_quarantined_and_the_batch_goes_on
     assert docs[3].metadata["mtcheck"]["reasons"][0]["code"] == "low-fluency"
 
 
-def test_a_source_language_key_routes_documents_to_that_languages_checker(monkeypatch) -> None:
-    from mtcheck.gate import datatrove_filter
-
+def test_a_source_language_key_routes_documents_to_that_languages_checker() -> None:
     made: dict[str, FakeChecker] = {}
 
-    def with_source(base, lang):  # the real one: the same model, a detector calibrated for that language
+    def for_source(lang):  # the real one (Checker.for_source): the same model, that language's detector
         made[lang] = FakeChecker()
         return made[lang]
 
-    monkeypatch.setattr(datatrove_filter, "_with_source", with_source)
     f = fake_filter(source_lang_key="lang", batch_size=4)
+    f.checker.for_source = for_source
     docs = [
         Document(ENGLISH, "en"),
         Document(ENGLISH, "ro1", metadata={"lang": "ro"}),

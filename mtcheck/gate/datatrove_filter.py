@@ -30,7 +30,6 @@ pipeline for each task; the filter travels without it). `pip install 'mtcheck[da
 
 from __future__ import annotations
 
-import copy
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -66,16 +65,8 @@ def _checker_for(settings: tuple, source_lang: str | None) -> Any:
                 model, device, corrections=corrections, correct_from="major", threads=threads
             )  # the gate's settings: corrections (when asked) only for flags that hold an item back
         else:  # the same model, a detector for that source language
-            _LOADED[key] = _with_source(_checker_for(settings, None), source_lang)
+            _LOADED[key] = _checker_for(settings, None).for_source(source_lang)
     return _LOADED[key]
-
-
-def _with_source(base: Any, source_lang: str) -> Any:
-    from mtcheck.detect.detector import Detector
-
-    other = copy.copy(base)
-    other.detector = Detector(base.lm, source_lang=source_lang)
-    return other
 
 
 def _crashed(exc: Exception) -> GateReason:
@@ -162,7 +153,7 @@ class MTCheckFilter(BaseFilter):
         if source_lang is None:
             return self.checker
         if self._make_checker is not None:
-            return _with_source(self.checker, source_lang)
+            return self.checker.for_source(source_lang)
         return _checker_for(self._settings, source_lang)
 
     # --- datatrove's interface ----------------------------------------------------------------------
