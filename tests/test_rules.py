@@ -108,8 +108,9 @@ def test_commas_between_the_copies_of_a_loop_do_not_hide_it():
     assert fixed("Doctors gave her doses of convalescent of convalescent plasma.") is None  # two words, no comma
     assert fixed("Hong Kong is China's Hong Kong, Hong Kong affairs are China's own.") is None  # a name, again
     assert fixed("The firm signed by, signed by the minister.") == "The firm signed by the minister."
-    # a noun phrase said again in a list (a zh-en dev line)
+    # a noun phrase said again in a list, going on (a zh-en dev line), against one that ends there (a ru-en one)
     assert fixed("When applying for a renewal of a license, a license certificate shall be issued.") is None
+    assert fixed("Talk about fake news, fake news, and the infosphere.") == "Talk about fake news, and the infosphere."
 
 
 def test_a_plain_sentence_or_a_single_repeat_is_no_loop():

@@ -431,12 +431,16 @@ class RepeatedPhrase(Rule):
                     while words[i + copies * n : i + (copies + 1) * n] == unit:
                         copies += 1
                     # two words twice with a comma between: a loop when one of them is a function word that joins
-                    # ("signed by, signed by", "of convalescent, of convalescent"); a name said again ("Hong Kong,
-                    # Hong Kong affairs") or a noun phrase said again in a list ("renewal of a license, a license
-                    # certificate": both false flags on zh-en dev lines) is not
+                    # ("signed by, signed by", "of convalescent, of convalescent"), or when the second copy ends
+                    # the phrase ("fake news, fake news, and"); not a name said again ("Hong Kong, Hong Kong
+                    # affairs") nor a noun phrase said again that goes on ("renewal of a license, a license
+                    # certificate": both false flags on zh-en dev lines)
                     comma = copies == 2 and "," in text[toks[i + n - 1].end() : toks[i + n].start()]
                     joining = any(w.capitalize() in FUNCTION_WORDS and w.lower() not in _DETERMINERS for w in unit)
-                    if copies >= 3 or (copies == 2 and (alpha >= 3 or (alpha == 2 and comma and joining))):
+                    after = words[i + 2 * n].lower() if comma and i + 2 * n < len(words) else "."
+                    named = all(w[0].isupper() for w in unit if w[0].isalpha())
+                    ends = not named and (not after[0].isalnum() or after in ("and", "or"))
+                    if copies >= 3 or (copies == 2 and (alpha >= 3 or (alpha == 2 and comma and (joining or ends)))):
                         if best is None or copies * n > best[0]:
                             best = (copies * n, n, copies)
                 if best is None:
