@@ -78,9 +78,7 @@ class ReviewServer(ThreadingHTTPServer):
 
     @property
     def url(self) -> str:
-        host, port = self.server_address[:2]
-        host = f"[{host}]" if ":" in str(host) else host
-        return f"http://{host}:{port}/"
+        return server_url(self.server_address)
 
     @property
     def login_url(self) -> str:
@@ -117,6 +115,13 @@ class ReviewServer(ThreadingHTTPServer):
         with self._reports_lock:
             self._reports[name] = (key, report)
         return report
+
+
+def server_url(address: tuple) -> str:
+    """The http URL of a bound server address (an IPv6 host in brackets)."""
+    host, port = address[:2]
+    host = f"[{host}]" if ":" in str(host) else host
+    return f"http://{host}:{port}/"
 
 
 class OneEntry(BaseHTTPRequestHandler):

@@ -46,7 +46,7 @@ from mtcheck.core.errors import InputError, MtcheckError
 from mtcheck.core.report import SCHEMA, Report
 from mtcheck.gate.filters import GateReason
 from mtcheck.gate.policy import Policy
-from mtcheck.review.server import OneEntry, host_name, is_loopback
+from mtcheck.review.server import OneEntry, host_name, is_loopback, server_url
 from mtcheck.serve.languagetool import item_body, languagetool_json
 from mtcheck.serve.payload import BadRequest, ItemsRequest, Query, TextRequest, parse_body, parse_query
 from mtcheck.serve.work import QUEUED, RUNNING, Busy, Cancelled, CheckQueue, Job, ShuttingDown
@@ -149,9 +149,7 @@ class CheckServer(ThreadingHTTPServer):
 
     @property
     def url(self) -> str:
-        host, port = self.server_address[:2]
-        host = f"[{host}]" if ":" in str(host) else host
-        return f"http://{host}:{port}/"
+        return server_url(self.server_address)
 
     @property
     def model_name(self) -> str:
