@@ -17,7 +17,7 @@ five suggestions of an edit over the artifact, applied alone; harm is the share 
 tool changes (they have no confidence to hold back on).
 
     .venv/bin/python bench/restore.py [--articles 40] [--rate 0.25] [--seed 13] [--records DIR] [--no-baselines]
-        [--untouched 40]
+        [--untouched 40] [--idioms 0.5]
 
 Articles: the English-original news and the professional translations (refA, refB) of the dev article files,
 in file order, the first `--articles` of them with at least 8 sentences. Dev only: nothing here is fitted.
@@ -43,7 +43,7 @@ from mtcheck.core.report import Report  # noqa: E402
 from mtcheck.correct.corrector import sureness  # noqa: E402
 from mtcheck.correct.gec import apply_edits, touches  # noqa: E402
 from mtcheck.reading import feed_item_article  # noqa: E402
-from mtcheck.training.artifacts import KINDS, Planted, plant, sentences  # noqa: E402
+from mtcheck.training.artifacts import ALL_KINDS, Planted, plant, plant_idioms, sentences  # noqa: E402
 
 ARTICLES = ROOT.parent / "shared" / "eval" / "articles"
 FILES = ("enorig.dev.jsonl", "wmt21-ruen.dev.jsonl", "wmt21-jaen.dev.jsonl")
@@ -135,6 +135,14 @@ def harm(report: Report, planted: list[Planted]) -> tuple[int, int]:
 @click.option("--articles", default=40, show_default=True, help="Human articles to corrupt.")
 @click.option("--rate", default=0.25, show_default=True, help="Share of sentences given one artifact each.")
 @click.option("--seed", default=13, show_default=True)
+@click.option(
+    "--idioms",
+    "idiom_rate",
+    default=0.5,
+    show_default=True,
+    help="Share of the sentences left alone that hold a listed English idiom given its calque instead "
+    "(training/idioms.py; their own random stream, so the other artifacts stay as they were). 0: none.",
+)
 @click.option("--records", type=click.Path(file_okay=False, path_type=Path), help="Keep each report's JSON here.")
 @click.option("--baselines/--no-baselines", default=True, show_default=True, help="Run the GEC libraries alone too.")
 @click.option(
@@ -146,7 +154,14 @@ def harm(report: Report, planted: list[Planted]) -> tuple[int, int]:
 )
 @click.option("--train", is_flag=True, help="Plant in the TED talks' human translations instead (train split).")
 def main(
-    articles: int, rate: float, seed: int, records: Path | None, baselines: bool, as_they_are: int, train: bool
+    articles: int,
+    rate: float,
+    seed: int,
+    idiom_rate: float,
+    records: Path | None,
+    baselines: bool,
+    as_they_are: int,
+    train: bool,
 ) -> None:
     from mtcheck.correct.gec import HarperLinter, QuireTagger
     from mtcheck.pipeline import Checker
@@ -154,12 +169,15 @@ def main(
     checker = Checker()
     tools = [QuireTagger(), HarperLinter()] if baselines else []
     rng = random.Random(seed)
+    idiom_rng = random.Random(f"idioms {seed}")
     outcomes: list[Outcome] = []
     hurt = clean = words = 0
     tool_hurt: Counter[str] = Counter()
     start = time.perf_counter()
     for n, (item_id, text) in enumerate(human_articles(articles, train)):
         corrupted, planted = plant(text, rng, rate=rate)
+        if idiom_rate > 0:
+            corrupted, planted = plant_idioms(corrupted, planted, idiom_rng, idiom_rate)
         article = feed_item_article({"id": item_id, "text": corrupted}, f"#{n + 1}", str(n))
         report = checker.check(article)
         if records is not None:
@@ -197,11 +215,11 @@ def main(
     planted_total = sum(o.tool == "mtcheck" for o in outcomes)
     click.echo(
         f"articles {min(articles, len(human_articles(articles, train)))}, words {words}, planted {planted_total} "
-        f"(rate {rate}, seed {seed}); {seconds:.0f} s"
+        f"(rate {rate}, idioms {idiom_rate}, seed {seed}); {seconds:.0f} s"
     )
     click.echo(f"{'':<20} {'':>5} " + " | ".join(f"{n:^22}" for n in names))
     click.echo(f"{'class':<20} {'n':>5} " + " | ".join(f"{'found':>7} {'top-1':>6} {'top-5':>6} " for _ in names))
-    for kind in [*KINDS, "all"]:
+    for kind in [*ALL_KINDS, "all"]:
         mine = [o for o in outcomes if kind in ("all", o.kind)]
         n = sum(o.tool == "mtcheck" for o in mine)
         if n:

@@ -76,6 +76,27 @@ FUNCTION_WORDS = PRONOUNS | {
     "Against",
     "Without",
 }
+# Function words that machine translation gets wrong while the sentence still reads on: one preposition for
+# another, a verb's number, a dropped article (the detector's function-word edits, the suggestions' confidence).
+PREPOSITIONS = ("in", "on", "at", "for", "to", "of", "with", "by", "from", "about", "into")
+NUMBER_PAIRS = {"is": "are", "are": "is", "was": "were", "were": "was", "has": "have", "have": "has"}
+ARTICLES = ("the", "a", "an")
+
+# Words that start a clause that MT may cut off as a sentence of its own ("the plan. Which was")
+CLAUSE_WORDS = {"which", "who", "whom", "whose", "where", "while", "whereas", "although", "though", "but"}
+RELATIVES = {"which", "who", "whom", "whose"}
+
+
+def joins(word_before: str, opener: str) -> tuple[str, ...]:
+    """How to join two pieces of a sentence a full stop cut, by the words either side of it: a comma before a
+    relative clause that describes a name or any "which" clause (news style keeps "which" for clauses that add,
+    set off by a comma), a space or a comma before another clause word, else a space."""
+    opener = opener.lower()
+    if opener == "which" or (opener in RELATIVES and word_before[:1].isupper()):
+        return (", ",)
+    return (" ", ", ") if opener in CLAUSE_WORDS else (" ",)
+
+
 _NO_SPACE_BEFORE = {
     ".",
     ",",

@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from mtcheck.core.text import ARTICLES, NUMBER_PAIRS, PREPOSITIONS
 from mtcheck.core.types import Flag, Suggestion
 from mtcheck.models import DETECTOR_DIR
 
@@ -36,7 +37,9 @@ FEATURES = (
     "source_gec",  # a grammar library's edit
     "learned_only",  # the flag rests on the learned tagger alone (no rule, no LM edit gain)
     "major",  # the flag is major or critical
+    "function_word",  # the edit swaps a preposition or a verb's number, or adds or drops an article, and no more
 )
+_FUNCTION = {*PREPOSITIONS, *NUMBER_PAIRS, *ARTICLES}
 
 
 def features(flag: Flag, suggestions: list[Suggestion], rank: int, text: str) -> list[float]:
@@ -59,6 +62,7 @@ def features(flag: Flag, suggestions: list[Suggestion], rank: int, text: str) ->
         float(str(s.source) == "gec"),
         float(codes == {"learned"}),
         float(str(flag.severity) in ("major", "critical")),
+        float(0 < len(words) <= 2 and all(w.lower() in _FUNCTION for w in words)),
     ]
 
 

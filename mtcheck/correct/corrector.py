@@ -19,7 +19,7 @@ from itertools import combinations, islice
 from mtcheck.core.article import Article
 from mtcheck.core.codes import Severity
 from mtcheck.core.signature import Signature
-from mtcheck.core.text import FUNCTION_WORDS, PRONOUNS, TOKEN, WORD
+from mtcheck.core.text import FUNCTION_WORDS, PRONOUNS, TOKEN, WORD, joins
 from mtcheck.core.types import FixSource, Flag, Suggestion
 from mtcheck.correct import guards
 from mtcheck.correct.confidence import SuggestionConfidence
@@ -299,9 +299,10 @@ class Corrector:
                 nxt = tokens[i + 1]
                 following = nxt.group()
                 keep = following if following not in FUNCTION_WORDS else following.lower()
-                out.append(
-                    Candidate(a, nxt.end(), " " + keep, FixSource.EDIT, "remove the full stop inside the sentence")
-                )
+                before = tokens[i - 1].group() if i > 0 else ""
+                for sep in joins(before, keep):
+                    why = "remove the full stop inside the sentence" + (" (a comma instead)" if "," in sep else "")
+                    out.append(Candidate(a, nxt.end(), sep + keep, FixSource.EDIT, why))
                 if following in PRONOUNS:
                     out.append(
                         Candidate(

@@ -157,6 +157,12 @@ class Detector:
             ("subs", s.substitutes),
             ("gain", f"{s.min_gain}/{s.gain_midpoint}/{s.gain_scale}"),
             ("spike", s.spike_slor),
+            (
+                "fw",
+                f"{s.function_swaps}x{s.swap_alternatives}/{s.swap_margin}/{s.article_inserts}/{s.insert_excess}/"
+                f"{s.insert_margin}/{s.function_screen_margin}",
+            ),
+            ("verify", f"{_model_id(s.verifier)}/{s.verify_gain}" if s.verifier else "no"),
             *((("horizon", s.horizon),) if s.horizon is not None else ()),
             *((("screen", ",".join(f"{reach}/{margin}" for reach, margin in s.screen)),) if s.screen else ()),
             ("unigram", unigram),
@@ -399,6 +405,13 @@ class Detector:
                 out[r] = (probs["error"][at : at + w], probs["major"][at : at + w])
                 at += w
         return out
+
+
+def _model_id(name: str) -> str:
+    """A model's name and the first 12 hex digits of its weights' sha256, as the manifest records them."""
+    from mtcheck.lm.store import get_spec
+
+    return f"{name}@{(get_spec(name).weights_sha256 or 'unknown')[:12]}"
 
 
 def _plain_word(word: str) -> bool:

@@ -79,6 +79,25 @@ class UnitPass:
                 out[n] = top
         return [x or () for x in out]
 
+    def choice_logprobs(self, at: list[tuple[int, int]], ids: list[tuple[int, ...]]) -> list[tuple[float, ...]]:
+        """log p of each token id of `ids[n]` at each (unit, token index) `at[n]`, from the pass's kept final
+        states; () where a unit kept none (read in windows)."""
+        import torch
+
+        out: list[tuple[float, ...]] = [()] * len(at)
+        wanted = [(n, u, i) for n, (u, i) in enumerate(at) if self.units[u].final is not None and ids[n]]
+        if not wanted:
+            return out
+        with torch.inference_mode():
+            hidden = torch.stack([self.units[u].final[i] for _n, u, i in wanted])
+            for lo in range(0, len(wanted), 128):
+                logits = self.lm.head_logits(hidden[lo : lo + 128])
+                norm = torch.logsumexp(logits, -1)
+                for row, (n, _u, _i) in enumerate(wanted[lo : lo + 128]):
+                    picked = logits[row, list(ids[n])] - norm[row]
+                    out[n] = tuple(float(x) for x in picked.cpu().tolist())
+        return out
+
     # -- variants ---------------------------------------------------------------------------------------------
     def window_gains(
         self, windows: list[Window | None], horizon: int | None = None, screen: Screen | None = None

@@ -202,7 +202,14 @@ class BrokenBoundary(Rule):
             if prev.paragraph != seg.paragraph or prev.kind == "title":
                 continue
             first = _word_after(text, seg.start, seg.end)
-            if not first or not text[first[0]].islower() or text[prev.end - 1] not in ".!?":
+            if not first or text[prev.end - 1] not in ".!?":
+                continue
+            if text[prev.end - 1] == "." and text[first[0] : first[1]] in _RELATIVES and first[0] == seg.start:
+                hit = self._relative_clause(text, prev, seg, first)
+                if hit is not None:
+                    yield hit
+                continue
+            if not text[first[0]].islower():
                 continue
             if any(c.isupper() for c in text[first[0] + 1 : first[1]]):
                 continue  # "oOh!media", "iPhone", "eBay": a name styled in lower case starts the sentence
@@ -215,6 +222,30 @@ class BrokenBoundary(Rule):
                 end,
                 f"A full stop cuts the sentence: “{text[first[0] : first[1]]}” goes on in lower case after it.",
             )
+
+    def _relative_clause(self, text: str, prev: Segment, seg: Segment, first: tuple[int, int]) -> Hit | None:
+        """A statement that starts with a relative pronoun ("the plan. Which was approved"): a relative clause
+        cut off from the sentence it belongs to; the repair joins them with a comma. A question ("Who won?") is
+        none, nor a pronoun with a comma after it. None of the 3,181 sentences of the human dev articles starts
+        so; the few that start with "While" or "Though" alone are left be (English writers' fragments too)."""
+        body = text[seg.start : seg.end].rstrip("”’\"' ")
+        if body.endswith("?") or text[first[1] : first[1] + 1] == ",":
+            return None
+        word = text[first[0] : first[1]]
+        before = _word_before(text, prev.end, prev.start)
+        after = _word_after(text, first[1], seg.end)
+        start = before[0] if before else prev.end - 1
+        fix = Fix(prev.end - 1, first[1], ", " + word.lower(), FixSource.RULE, "join the clause to its sentence")
+        return self.hit(
+            start,
+            after[1] if after else first[1],
+            f"“{word}” starts a sentence that asks nothing: a relative clause cut off from the sentence before it "
+            "by a full stop.",
+            fix=fix,
+        )
+
+
+_RELATIVES = {"Which", "Who", "Whom", "Whose"}
 
 
 @register

@@ -10,7 +10,10 @@ show, written from their description, never from the seeds' sentences):
 - `agreement`: a verb's number or tense broken ("they were" -> "they was");
 - `decoding_loop`: a phrase repeated back to back, as an MT decoder caught in a loop;
 - `midsentence_capital`: a function word capitalised in mid-sentence ("agreed By the two sides");
-- `clause_split`: a sentence split before a clause ("the plan, which" -> "the plan. Which").
+- `clause_split`: a sentence split before a clause ("the plan, which" -> "the plan. Which");
+- `idiom`: an English idiom replaced by the word-for-word rendering of a foreign one ("took part in" -> "took
+  participation in"), from the cited list in `idioms.py`; planted by `plant_idioms`, after `plant`, in the
+  sentences it left alone, so that adding them changes none of the other artifacts.
 
 `plant(text, rng)` returns the corrupted text and, per artifact, its span in the corrupted text, its kind and
 the original text of the sentence it is in (what a correction should restore).
@@ -20,7 +23,9 @@ from __future__ import annotations
 
 import random
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+
+from mtcheck.training.idioms import calque_in
 
 KINDS = (
     "pronoun_repeat",
@@ -33,6 +38,7 @@ KINDS = (
     "midsentence_capital",
     "clause_split",
 )
+ALL_KINDS = (*KINDS, "idiom")  # `idiom` is planted by `plant_idioms`
 # artifacts a rater would call major (the sentence no longer reads as one); the rest are minor
 MAJOR_KINDS = {"pronoun_repeat", "cut_sentence", "bracketed_gloss", "decoding_loop", "clause_split"}
 
@@ -186,3 +192,37 @@ def plant(
             shift += len(new) - len(original)
             break
     return out, planted
+
+
+def plant_idioms(text: str, planted: list[Planted], rng: random.Random, rate: float = 0.5) -> tuple[str, list[Planted]]:
+    """`plant`'s output with about `rate` of the sentences it left alone that hold a listed English idiom given
+    its calque instead (`idioms.py`); the other artifacts keep their places (their spans shifted)."""
+    touched = [(p.sentence_start, p.sentence_end) for p in planted]
+    out, added = text, []
+    # last sentence first: a change moves only what follows it
+    for a, b in reversed(sentences(text)[1:]):
+        if any(a < e and b > s for s, e in touched) or rng.random() >= rate:
+            continue
+        done = calque_in(text[a:b], rng)
+        if done is None:
+            continue
+        new, s, e = done
+        shift = len(new) - (b - a)
+        out = out[:a] + new + out[b:]
+        planted = [_shifted(p, a, shift) for p in planted]
+        added = [_shifted(p, a, shift) for p in added]
+        added.append(Planted(a + s, a + e, "idiom", a, a + len(new), text[a:b]))
+    return out, sorted([*planted, *added], key=lambda p: p.start)
+
+
+def _shifted(p: Planted, at: int, shift: int) -> Planted:
+    """A planted artifact after the text changed at `at` by `shift` characters."""
+    if p.sentence_start <= at:
+        return p
+    return replace(
+        p,
+        start=p.start + shift,
+        end=p.end + shift,
+        sentence_start=p.sentence_start + shift,
+        sentence_end=p.sentence_end + shift,
+    )

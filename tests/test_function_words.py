@@ -1,0 +1,153 @@
+"""Function words and cut-off clauses: the detector's function-word edits (a preposition for another, a verb's
+number, a dropped article), the rule for a relative clause cut off by a full stop, the idiom calques the
+restoration benchmark plants, and the suggestions' function-word feature."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from mtcheck.reading import feed_item_article, text_article
+from mtcheck.signals.editgain import describe_edit
+from mtcheck.signals.rules import run_rules
+from mtcheck.training.artifacts import plant, plant_idioms
+from mtcheck.training.idioms import IDIOMS, calque_in
+
+
+def _hits(text: str) -> list:
+    return run_rules(feed_item_article({"id": "t", "text": text}, "#1", "1"))
+
+
+def test_a_relative_clause_cut_off_by_a_full_stop_is_joined_back():
+    text = "Title\n\nThat left him one behind Jamie Vardy. Who won the Golden Boot as the top scorer.\n"
+    (hit,) = [h for h in _hits(text) if h.code == "broken-boundary"]
+    assert text[hit.start : hit.end] == "Vardy. Who won"
+    fixed = text[: hit.fix.start] + hit.fix.replacement + text[hit.fix.end :]
+    assert "Jamie Vardy, who won the Golden Boot" in fixed
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Title\n\nThe match ended late. Who won the cup?\n",  # a question
+        "Title\n\nThe match ended late.\n\nWho won the cup was never in doubt.\n",  # another paragraph
+        "Title\n\nThe match ended late. Whose fault it was, nobody said.\n".replace("Whose", "While"),  # not relative
+    ],
+)
+def test_a_question_another_paragraph_or_another_opener_is_no_cut_clause(text):
+    assert not [h for h in _hits(text) if h.code == "broken-boundary"]
+
+
+def test_an_insertion_is_described_as_one():
+    assert describe_edit("next", "the next") == "insert “the”"
+    assert describe_edit("for", "to") == "replace “for” with “to”"
+
+
+def test_a_listed_idiom_is_replaced_by_its_calque_keeping_the_case():
+    rng = random.Random(0)
+    new, start, end = calque_in("According to the police, nothing happened.", rng)
+    assert new == "By the words of the police, nothing happened." and new[start:end] == "By the words of"
+    new, start, end = calque_in("The talks took place in May.", rng)
+    assert new[start:end] == "had place"
+    # an idiom inside a longer listed one is not taken alone
+    new, start, end = calque_in("He left at the end of May.", rng)
+    assert new[start:end] == "in the end of"
+    assert calque_in("Nothing idiomatic here at all.", rng) is None
+
+
+def test_every_idiom_cites_its_source_and_differs_from_its_calque():
+    for idiom in IDIOMS:
+        assert idiom.cite.startswith("https://") and idiom.source and idiom.lang
+        for english, calque in idiom.forms():
+            assert english != calque
+
+
+def test_planting_idioms_leaves_the_other_artifacts_where_they_were():
+    text = "Headline\n\n" + " ".join(
+        f"Officials said the meeting took place on day {n} of the talks, according to the ministry." for n in range(30)
+    )
+    corrupted, planted = plant(text, random.Random(3))
+    before = {(p.kind, corrupted[p.start : p.end], p.original) for p in planted}
+    more, everything = plant_idioms(corrupted, planted, random.Random(4), rate=1.0)
+    idioms = [p for p in everything if p.kind == "idiom"]
+    assert idioms and len(everything) == len(planted) + len(idioms)
+    assert {(p.kind, more[p.start : p.end], p.original) for p in everything if p.kind != "idiom"} == before
+    for p in idioms:
+        sentence = more[p.sentence_start : p.sentence_end]
+        assert sentence != p.original and more[p.start : p.end] in ("had place", "by the words of")
+
+
+def test_the_function_word_feature_marks_a_preposition_swap_and_an_inserted_article():
+    from mtcheck.core.types import FixSource, Flag, Suggestion
+    from mtcheck.correct.confidence import FEATURES, features
+
+    text = "They agreed for pay the fine before next week."
+    at_for, at_next, at_pay = text.index("for"), text.index("next"), text.index("pay")
+    flag = Flag(at_for, at_for + 3, "for", "minor", 0.4, ())
+    column = FEATURES.index("function_word")
+
+    def feature(start: int, end: int, replacement: str) -> float:
+        s = Suggestion(start, end, replacement, "", 0, 8.0, FixSource.EDIT, "")
+        return features(flag, [s], 1, text)[column]
+
+    assert feature(at_for, at_for + 3, "to") == 1.0
+    assert feature(at_next, at_next + 4, "the next") == 1.0
+    assert feature(at_pay, at_pay + 3, "settle") == 0.0
+
+
+@pytest.mark.model
+def test_a_wrong_preposition_and_a_cut_clause_are_flagged_and_restored(checker):
+    body = (
+        "The two governments met in Geneva on Monday. After long talks, both sides agreed for resume the "
+        "negotiations next month. The deal was praised by Jamie Vardy. Who called it a fair result for everyone."
+    )
+    report = checker.check(text_article("Talks resume\n\n" + body + "\n", path="t.txt", id="t"))
+    text = report.text
+
+    def applied(flag) -> str:
+        s = flag.suggestions[0]
+        return text[: s.start] + s.replacement + text[s.end :]
+
+    swap = [f for f in report.flags if f.start <= text.index("for resume") < f.end]
+    assert swap and "agreed to resume" in applied(swap[0])
+    cut = [f for f in report.flags if f.start <= text.index(". Who") < f.end]
+    assert cut and "Vardy, who called" in applied(cut[0])
+
+
+class _FakeSecondModel:
+    """Scores a text as minus the number of times it holds "for": the edit "for" -> "to" gains 1 nat per removal."""
+
+    name = "fake-second"
+
+    def __init__(self, per_for: float):
+        self.per_for = per_for
+        self.asked: list[str] = []
+
+    def score_units(self, texts):
+        from types import SimpleNamespace
+
+        self.asked += texts
+        units = [SimpleNamespace(tokens=[SimpleNamespace(surprisal=self.per_for * t.count(" for "))]) for t in texts]
+        return SimpleNamespace(units=units)
+
+
+@pytest.mark.parametrize(("per_for", "kept"), [(8.0, True), (2.0, False)])
+def test_a_function_word_edit_stands_only_if_the_second_model_agrees(per_for, kept):
+    from mtcheck.signals.editgain import Edit, EditGainSettings, LMSignals
+
+    text = "Talks\n\nThe two sides agreed for resume talks. Nothing else changed for now.\n"
+    article = text_article(text, path="t.txt", id="t")
+    at = text.index("for resume")
+    function = Edit(at, at + 3, "to", "substitute", None, 0.0, function=True)
+    other = Edit(at, at + 3, "", "delete", None, 0.0)
+    weak = Edit(text.index("for now"), text.index("for now") + 3, "to", "substitute", None, 0.0, function=True)
+    signals = LMSignals(type("FirstModel", (), {"name": "first"})(), None, EditGainSettings())
+    second = _FakeSecondModel(per_for)
+    signals._second = second  # what `verifier` would have loaded
+    gains = [[9.0, 9.0, 2.0]]
+    signals.second_opinion([article], [[function, other, weak]], gains)
+    assert len(second.asked) == 2  # only the function-word edit that passed the first model's test
+    assert function.second_gain == pytest.approx(per_for)
+    assert (gains[0][0] >= signals.settings.min_gain) is kept
+    assert gains[0][1:] == [9.0, 2.0] and other.second_gain is None and weak.second_gain is None
