@@ -129,6 +129,7 @@ class LMSignals:
         self.unigram = unigram
         self.settings = settings or EditGainSettings()
         self._second: LanguageModel | None = None
+        self._ids: dict[str, int] = {}  # " word" -> its one token id (-1: more than one)
         self._loading = threading.Lock()  # articles checked at once (`--jobs`) load the second model once
 
     @property
@@ -304,8 +305,6 @@ class LMSignals:
 
     def _token_id(self, word: str) -> int:
         """The one token of " word" (the alternatives are all one token in the models' vocabularies)."""
-        if not hasattr(self, "_ids"):
-            self._ids: dict[str, int] = {}
         if word not in self._ids:
             ids = self.lm.tokenize(" " + word)[0]
             self._ids[word] = ids[0] if len(ids) == 1 else -1
