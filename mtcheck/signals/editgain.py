@@ -375,20 +375,22 @@ class LMSignals:
         second = self.verifier if asked else None
         if second is None:
             return
-        texts = []
+        texts: dict[str, int] = {}  # each text read once (a sentence with two edits: its original once)
+        pairs = []
         for a, n in asked:
             article, edit = articles[a], edits[a][n]
             lo, hi = sentence_window(article, edit.start, edit.end)
             before = article.text[context_start(article, lo) : lo]
-            texts.append(before + article.text[lo:hi])
-            texts.append(before + article.text[lo : edit.start] + edit.replacement + article.text[edit.end : hi])
-        passed = second.score_units(texts)
+            original = before + article.text[lo:hi]
+            edited = before + article.text[lo : edit.start] + edit.replacement + article.text[edit.end : hi]
+            pairs.append((texts.setdefault(original, len(texts)), texts.setdefault(edited, len(texts))))
+        passed = second.score_units(list(texts))
         totals = [-sum(t.surprisal for t in unit.tokens) for unit in passed.units]
-        for k, (a, n) in enumerate(asked):
+        for (a, n), (original, edited) in zip(asked, pairs, strict=True):
             edit = edits[a][n]
             # raw: on the training talks' planted artifacts the raw gain at 6 kept 19 of 25 right edits and 1 of
             # 13 wrong ones; SLOR-adjusted like the first model's, 18 and 2
-            edit.second_gain = totals[2 * k + 1] - totals[2 * k]
+            edit.second_gain = totals[edited] - totals[original]
             if edit.second_gain < s.verify_gain:
                 gains[a][n] = min(edit.second_gain, s.min_gain - 0.01)
 
