@@ -5,9 +5,13 @@ restoration benchmark plants, and the suggestions' function-word feature."""
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 
 import pytest
 
+from mtcheck.core.codes import Code, Severity
+from mtcheck.core.types import Fix, FixSource, Flag, Hit
+from mtcheck.correct.corrector import article_insertions
 from mtcheck.reading import feed_item_article, text_article
 from mtcheck.signals.editgain import describe_edit
 from mtcheck.signals.rules import run_rules
@@ -79,7 +83,7 @@ def test_planting_idioms_leaves_the_other_artifacts_where_they_were():
 
 
 def test_the_function_word_feature_marks_a_preposition_swap_and_an_inserted_article():
-    from mtcheck.core.types import FixSource, Flag, Suggestion
+    from mtcheck.core.types import Suggestion
     from mtcheck.correct.confidence import FEATURES, features
 
     text = "They agreed for pay the fine before next week."
@@ -96,23 +100,38 @@ def test_the_function_word_feature_marks_a_preposition_swap_and_an_inserted_arti
     assert feature(at_pay, at_pay + 3, "settle") == 0.0
 
 
+def _flags_at(checker, body: str, *marks: str) -> tuple[str, list]:
+    """The checked article's text, and for each mark the first flag over it (None: no flag there)."""
+    report = checker.check(text_article("News\n\n" + body + "\n", path="t.txt", id="t"))
+    text = report.text
+    return text, [next((f for f in report.flags if f.start <= text.index(m) < f.end), None) for m in marks]
+
+
+def _top_applied(text: str, flag) -> str:
+    s = flag.suggestions[0]
+    return text[: s.start] + s.replacement + text[s.end :]
+
+
 @pytest.mark.model
 def test_a_wrong_preposition_and_a_cut_clause_are_flagged_and_restored(checker):
     body = (
         "The two governments met in Geneva on Monday. After long talks, both sides agreed for resume the "
         "negotiations next month. The deal was praised by Jamie Vardy. Who called it a fair result for everyone."
     )
-    report = checker.check(text_article("Talks resume\n\n" + body + "\n", path="t.txt", id="t"))
-    text = report.text
+    text, (swap, cut) = _flags_at(checker, body, "for resume", ". Who")
+    assert swap and "agreed to resume" in _top_applied(text, swap)
+    assert cut and "Vardy, who called" in _top_applied(text, cut)
 
-    def applied(flag) -> str:
-        s = flag.suggestions[0]
-        return text[: s.start] + s.replacement + text[s.end :]
 
-    swap = [f for f in report.flags if f.start <= text.index("for resume") < f.end]
-    assert swap and "agreed to resume" in applied(swap[0])
-    cut = [f for f in report.flags if f.start <= text.index(". Who") < f.end]
-    assert cut and "Vardy, who called" in applied(cut[0])
+@pytest.mark.model
+def test_a_clause_cut_off_before_where_is_joined_on_the_second_models_word(checker):
+    body = (
+        "Zelensky flew to Rome on Monday. His visit was welcomed by the Vatican. Where he received a long "
+        "audience with the Pope and asked for help. He returned to Kyiv the next day."
+    )
+    text, (cut,) = _flags_at(checker, body, ". Where")
+    assert cut and "the Vatican, where he received" in _top_applied(text, cut)
+    assert "second model" in " ".join(r.message for r in cut.reasons)
 
 
 class _FakeSecondModel:
@@ -151,3 +170,75 @@ def test_a_function_word_edit_stands_only_if_the_second_model_agrees(per_for, ke
     assert function.second_gain == pytest.approx(per_for)
     assert (gains[0][0] >= signals.settings.min_gain) is kept
     assert gains[0][1:] == [9.0, 2.0] and other.second_gain is None and weak.second_gain is None
+
+
+@pytest.mark.parametrize(("second_gain", "stands"), [(9.0, True), (3.0, False)])
+def test_a_merge_before_a_clause_word_stands_on_the_second_models_gain(second_gain, stands):
+    from mtcheck.signals.editgain import EditGainSettings, LMSignals
+
+    text = "Rome\n\nHe was received by the Vatican. Where he met the Pope. It was May.\n"
+    article = text_article(text, path="t.txt", id="t")
+    signals = LMSignals(type("FirstModel", (), {"name": "first"})(), None, EditGainSettings())
+    stop = text.index(". Where")
+    merges = signals.merges(text, stop, stop + 2, None)
+    # "Where" loses its capital (a clause word, not a name) and the join is tried with and without a comma
+    joined = [text[: m.start] + m.replacement + text[m.end :] for m in merges]
+    assert [j[j.index("Vatican") :][:15] for j in joined] == ["Vatican where h", "Vatican, where "]
+    assert all(m.clause for m in merges)
+    plain = signals.merges(text, text.index(". It"), text.index(". It") + 2, None)
+    assert not any(m.clause for m in plain)
+
+    class Second(_FakeSecondModel):
+        def score_units(self, texts):
+            from types import SimpleNamespace
+
+            self.asked += texts
+            units = [
+                SimpleNamespace(tokens=[SimpleNamespace(surprisal=0.0 if ", where" in t else second_gain)])
+                for t in texts
+            ]
+            return SimpleNamespace(units=units)
+
+    signals._second = Second(0.0)
+    gains = [[2.0, 1.0]]  # under min_gain for the small model
+    signals.second_opinion([article], [merges], gains)
+    assert merges[1].second_gain == pytest.approx(second_gain)
+    assert (gains[0][1] >= signals.settings.min_gain) is stands
+    if stands:
+        assert gains[0][1] == pytest.approx(second_gain)  # it stands on the second model's gain
+
+
+def _flag_with_fix(text: str, word: str, replacement: str) -> Flag:
+    at = text.index(word)
+    fix = Fix(at, at + len(word), replacement, FixSource.EDIT, "")
+    hits = (Hit(at, at + len(word), Code.EDIT_GAIN, "", 0.4, fix=fix),)
+    return Flag(at - 7, at + len(word), text[at - 7 : at + len(word)], Severity.MINOR, 0.4, (), hits=hits)
+
+
+def test_a_dropped_article_gets_the_other_article_too():
+    text = "Officials have also warned second wave could come."
+    flag = _flag_with_fix(text, "second", "the second")
+    got = {(text[c.start : c.end], c.replacement) for c in article_insertions(text, flag)}
+    assert got == {("second", "the second"), ("second", "a second")}
+    vowel = "Officials have also warned update was due."
+    assert {c.replacement for c in article_insertions(vowel, _flag_with_fix(vowel, "update", "the update"))} == {
+        "the update",
+        "an update",
+    }
+
+
+def test_no_article_is_offered_where_the_detector_found_no_dropped_one():
+    text = "Here, for instance, is trust."
+    assert article_insertions(text, _flag_with_fix(text, "trust", "not")) == []  # a substitute, not an insertion
+    assert article_insertions(text, replace(_flag_with_fix(text, "trust", "not"), hits=())) == []
+
+
+@pytest.mark.parametrize(
+    ("word", "article"),
+    [("update", "an"), ("second", "a"), ("hour", "an"), ("university", "a"), ("unusual", "an"), ("one", "a")]
+    + [("FBI", "an"), ("US", "a"), ("European", "a")],
+)
+def test_the_indefinite_article_goes_by_the_words_sound(word, article):
+    from mtcheck.core.text import indefinite_article
+
+    assert indefinite_article(word) == article

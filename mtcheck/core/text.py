@@ -81,9 +81,30 @@ FUNCTION_WORDS = PRONOUNS | {
 PREPOSITIONS = ("in", "on", "at", "for", "to", "of", "with", "by", "from", "about", "into")
 NUMBER_PAIRS = {"is": "are", "are": "is", "was": "were", "were": "was", "has": "have", "have": "has"}
 ARTICLES = ("the", "a", "an")
+# Words after which no article goes ("the their plan"): determiners, quantifiers, possessives
+NO_ARTICLE_AFTER = {"the", "a", "an", "this", "that", "these", "those", "his", "her", "its", "their", "our", "my"}
+NO_ARTICLE_AFTER |= {"your", "some", "any", "no", "each", "every", "all", "both", "either", "neither", "such"}
+NO_ARTICLE_AFTER |= {"many", "much", "few", "several", "whose", "which", "what", "another", "other", "more", "most"}
 
-# Words that start a clause that MT may cut off as a sentence of its own ("the plan. Which was")
+_A_BEFORE = ("uni", "use", "usu", "ute", "eu", "one", "once", "ewe")  # a vowel letter, a consonant sound
+_AN_BEFORE = ("hour", "honest", "honor", "honour", "heir")  # a silent h
+
+
+def indefinite_article(word: str) -> str:
+    """ "a" or "an" before a word, by its sound as far as spelling tells it (an abbreviation is read letter by
+    letter: "an FBI", "a US")."""
+    if len(word) > 1 and word.isupper():
+        return "an" if word[0] in "AEFHILMNORSX" else "a"
+    lower = word.lower()
+    if lower.startswith(_AN_BEFORE):
+        return "an"
+    return "an" if lower[:1] in ("a", "e", "i", "o", "u") and not lower.startswith(_A_BEFORE) else "a"
+
+
+# Words that start a clause that MT may cut off as a sentence of its own ("the plan. Which was"): relative
+# pronouns, "but", and subordinating conjunctions
 CLAUSE_WORDS = {"which", "who", "whom", "whose", "where", "while", "whereas", "although", "though", "but"}
+CLAUSE_WORDS |= {"when", "because"}
 RELATIVES = {"which", "who", "whom", "whose"}
 
 

@@ -19,7 +19,7 @@ from itertools import combinations, islice
 from mtcheck.core.article import Article
 from mtcheck.core.codes import Severity
 from mtcheck.core.signature import Signature
-from mtcheck.core.text import FUNCTION_WORDS, PRONOUNS, TOKEN, WORD, joins
+from mtcheck.core.text import ARTICLES, CLAUSE_WORDS, FUNCTION_WORDS, PRONOUNS, TOKEN, WORD, indefinite_article, joins
 from mtcheck.core.types import FixSource, Flag, Suggestion
 from mtcheck.correct import guards
 from mtcheck.correct.confidence import SuggestionConfidence
@@ -238,6 +238,7 @@ class Corrector:
                     keeps_words=True,  # a gloss that repeats the sentence's own words loses nothing
                 )
             )
+        out += article_insertions(text, flag)
         out += self._gec_candidates(article, flag, lo, hi)
         # 2. small edits around the span (LM-Critic): deletions, merges across a full stop, case fixes; at most
         # max_edits_per_flag in all (each costs a rescoring of the rest of its window), singles before pairs
@@ -298,7 +299,8 @@ class Corrector:
             elif word in ".!?" and i + 1 < len(tokens):
                 nxt = tokens[i + 1]
                 following = nxt.group()
-                keep = following if following not in FUNCTION_WORDS else following.lower()
+                lower = following in FUNCTION_WORDS or following.lower() in CLAUSE_WORDS
+                keep = following.lower() if lower else following
                 before = tokens[i - 1].group() if i > 0 else ""
                 for sep in joins(before, keep):
                     why = "remove the full stop inside the sentence" + (" (a comma instead)" if "," in sep else "")
@@ -314,6 +316,29 @@ class Corrector:
                         )
                     )
         return out
+
+
+def article_insertions(text: str, flag: Flag) -> list[Candidate]:
+    """Where the detector found that an article was dropped ("warned second wave" -> "the second wave"), each
+    article: its insertion tries the model's likeliest article only, and the other may be the one the sentence
+    had ("warned a second wave"). Offering articles before every flagged word was tried: on the training talks it
+    gave confident "is trust" -> "is a trust" suggestions to human sentences."""
+    out = []
+    for hit in flag.hits:
+        fix = hit.fix
+        if fix is None or not _inserts_article(text, fix.start, fix.end, fix.replacement):
+            continue
+        word = text[fix.start : fix.end]
+        for art in ("the", indefinite_article(word)):
+            out.append(
+                Candidate(fix.start, fix.end, f"{art} {word}", FixSource.EDIT, f"insert “{art}” before “{word}”")
+            )
+    return out
+
+
+def _inserts_article(text: str, start: int, end: int, replacement: str) -> bool:
+    head, _, rest = replacement.partition(" ")
+    return head in ARTICLES and rest == text[start:end]
 
 
 def _only_repeats(removed: str, sentence: str) -> bool:

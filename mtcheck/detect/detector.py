@@ -162,7 +162,13 @@ class Detector:
                 f"{s.function_swaps}x{s.swap_alternatives}/{s.swap_margin}/{s.article_inserts}/{s.insert_excess}/"
                 f"{s.insert_margin}/{s.function_screen_margin}",
             ),
-            ("verify", f"{_model_id(s.verifier)}/{s.verify_gain}" if s.verifier else "no"),
+            (
+                "verify",
+                f"{_model_id(s.verifier)}/{s.verify_gain}"
+                + (f"/clause{s.clause_floor}" if s.clause_floor is not None else "")
+                if s.verifier
+                else "no",
+            ),
             *((("horizon", s.horizon),) if s.horizon is not None else ()),
             *((("screen", ",".join(f"{reach}/{margin}" for reach, margin in s.screen)),) if s.screen else ()),
             ("unigram", unigram),

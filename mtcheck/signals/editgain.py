@@ -17,7 +17,17 @@ from dataclasses import dataclass
 
 from mtcheck.core.article import Article, Segment
 from mtcheck.core.codes import Code
-from mtcheck.core.text import ARTICLES, FUNCTION_WORDS, NUMBER_PAIRS, PREPOSITIONS, TOKEN, joins
+from mtcheck.core.text import (
+    ARTICLES,
+    CLAUSE_WORDS,
+    FUNCTION_WORDS,
+    NO_ARTICLE_AFTER,
+    NUMBER_PAIRS,
+    PREPOSITIONS,
+    TOKEN,
+    indefinite_article,
+    joins,
+)
 from mtcheck.core.types import Fix, FixSource, Hit, TokenScore
 from mtcheck.lm.model import LanguageModel
 from mtcheck.lm.unigram import UnigramTable
@@ -30,9 +40,6 @@ _ALPHA_WORD = re.compile(r"^ ?[a-z][a-z'’\-]*$")
 # Function words (`PREPOSITIONS`, `NUMBER_PAIRS`, `ARTICLES`): the model's surprise at the word itself often
 # misses a wrong one (after "agreed", "for" is likely; the words after it are what it does not fit), so they are
 # tried by the same gain test whenever the model finds the other word about as likely in their place.
-_NO_ARTICLE_AFTER = {"the", "a", "an", "this", "that", "these", "those", "his", "her", "its", "their", "our", "my"}
-_NO_ARTICLE_AFTER |= {"your", "some", "any", "no", "each", "every", "all", "both", "either", "neither", "such"}
-_NO_ARTICLE_AFTER |= {"many", "much", "few", "several", "whose", "which", "what", "another", "other", "more", "most"}
 
 
 @dataclass
@@ -62,6 +69,7 @@ class Edit:
     word: Word | None
     unigram_delta: float  # unigram surprisal removed minus added (SLOR adjustment)
     function: bool = False  # a function-word edit: it stands only if the second model agrees (`verifier`)
+    clause: bool = False  # a merge before a clause word ("Vatican. Where he" -> "Vatican, where he"): the same
     second_gain: float | None = None  # the second model's gain for it (nats), once asked
 
 
@@ -99,6 +107,10 @@ class EditGainSettings:
     function_screen_margin: float = 4.0
     verifier: str | None = "gemma3-270m"
     verify_gain: float = 6.0
+    # A full stop before a clause word ("the Vatican. Where he was received"): the small model gains little from
+    # the merge (the cut clause reads on as a fragment), so the merge is asked of the second model from this gain
+    # up, and stands on the second model's gain (verify_gain or more) instead of the small model's
+    clause_floor: float | None = 0.0
 
 
 def words_of(article: Article, tokens: list[TokenScore]) -> list[Word]:
@@ -224,7 +236,9 @@ class LMSignals:
         opener = re.match(r"[A-Za-z]+", text[at : at + 12])
         before = re.search(r"(\S+)\s*$", text[max(0, stop - 40) : stop])
         seps = joins(before.group(1) if before else "", opener.group() if opener and lowered != first else "")
-        return [Edit(stop, at + 1, sep + lowered, "merge", word, self.unigram_surprisal(".")) for sep in seps]
+        clause = bool(opener) and lowered != first and opener.group().lower() in CLAUSE_WORDS
+        cost = self.unigram_surprisal(".")
+        return [Edit(stop, at + 1, sep + lowered, "merge", word, cost, clause=clause) for sep in seps]
 
     def proposals_many(self, articles: list[Article], scores: list[ArticleScores]) -> list[list[Edit]]:
         """Each article's edits worth rescoring: small edits at the surprising words (the model's top choices at
@@ -270,7 +284,11 @@ class LMSignals:
                             edit = Edit(word.start, word.end, alt, "substitute", word, delta, function=True)
                             swaps.append((lp - here, edit))
                 else:
-                    lp, alt = ranked[0]
+                    # "a" and "an" are one choice: the model cannot see the word that decides between them
+                    by_word = dict(zip(alts, lps, strict=True))
+                    indefinite = indefinite_article(word.text)
+                    pooled = _logaddexp(by_word["a"], by_word["an"])
+                    lp, alt = max((by_word["the"], "the"), (pooled, indefinite))
                     if lp - here >= s.insert_margin:
                         # the word replaced by itself with the article before it: a suggestion shows "next" ->
                         # "the next", not an empty span
@@ -297,7 +315,7 @@ class LMSignals:
                 and w.text.isalpha()
                 and w.text not in PREPOSITIONS
                 and w.tokens[0].surprisal - w.tokens[0].entropy >= self.settings.insert_excess
-                and words[i - 1].text.lower() not in _NO_ARTICLE_AFTER
+                and words[i - 1].text.lower() not in NO_ARTICLE_AFTER
                 and words[i - 1].text[:1].isalnum()
             ):
                 out.append((w, ARTICLES, "insert"))
@@ -363,14 +381,22 @@ class LMSignals:
         return [self.judged(a, e, g) for a, e, g in zip(articles, edits, gains, strict=True)]
 
     def second_opinion(self, articles: list[Article], edits: list[list[Edit]], gains: list[list[float]]) -> None:
-        """Function-word edits that reached `min_gain`, read by the second model (all articles' in one batch):
-        one it finds under `verify_gain` loses its gain (set to the second model's, below `min_gain`)."""
+        """Function-word edits that reached `min_gain` and merges before a clause word that reached `clause_floor`,
+        read by the second model (all articles' in one batch): one it finds under `verify_gain` loses its gain (set
+        to the second model's, below `min_gain`); a clause merge it finds at `verify_gain` or more stands on the
+        second model's gain where that is the higher."""
         s = self.settings
+
+        def wanted(e: Edit, gain: float) -> bool:
+            if e.function:
+                return gain >= s.min_gain
+            return e.clause and s.clause_floor is not None and gain >= s.clause_floor
+
         asked = [
             (a, n)
             for a, (mine, mine_gains) in enumerate(zip(edits, gains, strict=True))
             for n, e in enumerate(mine)
-            if e.function and mine_gains[n] >= s.min_gain
+            if wanted(e, mine_gains[n])
         ]
         second = self.verifier if asked else None
         if second is None:
@@ -393,6 +419,8 @@ class LMSignals:
             edit.second_gain = totals[edited] - totals[original]
             if edit.second_gain < s.verify_gain:
                 gains[a][n] = min(edit.second_gain, s.min_gain - 0.01)
+            elif edit.clause:
+                gains[a][n] = max(gains[a][n], edit.second_gain)
 
     def screen(self, edits: list[list[Edit]], grouped: list[tuple[list, list[list[int]]]]) -> Screen | None:
         """The screen for every window of these articles: an edit is read on past a stage when its raw gain there
@@ -416,9 +444,16 @@ class LMSignals:
         """Hits from the edits' gains: per word its best edit, when the gain reaches `min_gain` (or a surprisal
         spike no edit repairs)."""
         best: dict[tuple[int, int], tuple[float, Edit]] = {}
+        min_gain = self.settings.min_gain
+
+        def rank(gain: float, edit: Edit) -> tuple[bool, float]:
+            # a function-word edit that both models found (an article dropped before "flat") explains the word
+            # better than a stronger swap of it for another content word, which no suggestion may make
+            return (edit.function and edit.second_gain is not None and gain >= min_gain, gain)
+
         for edit, gain in zip(edits, gains, strict=True):
             key = (edit.word.start, edit.word.end) if edit.word else (edit.start, edit.end)
-            if key not in best or gain > best[key][0]:
+            if key not in best or rank(gain, edit) > rank(*best[key]):
                 best[key] = (gain, edit)
         out = []
         text = article.text
@@ -437,6 +472,11 @@ class LMSignals:
                     f"Removing the full stop joins two pieces of one sentence; the result is "
                     f"{gain:.1f} nats more probable."
                 )
+                if edit.second_gain is not None:
+                    msg = (
+                        f"Removing the full stop joins a clause cut off from its sentence; a second model "
+                        f"({self.settings.verifier}) finds the result {edit.second_gain:.1f} nats more probable."
+                    )
                 out.append(_edit_hit(text, span_start, span_end, msg, conf, edit, gain))
                 continue
             if edit.kind == "delete":
@@ -482,10 +522,16 @@ def context_start(article: Article, lo: int) -> int:
     return lo
 
 
+def _logaddexp(x: float, y: float) -> float:
+    return max(x, y) + math.log1p(math.exp(-abs(x - y)))
+
+
 def _looks_like_name(text: str, pos: int) -> bool:
     """A capitalised word that is not a function word: keep its capital when merging sentences."""
     m = re.match(r"[\w’'\-]+", text[pos:])
-    return bool(m) and m.group() not in FUNCTION_WORDS and m.group() not in {"The", "A", "An", "There"}
+    if not m or m.group().lower() in CLAUSE_WORDS:
+        return False  # "Vatican. Where he" -> "Vatican, where he"
+    return m.group() not in FUNCTION_WORDS and m.group() not in {"The", "A", "An", "There"}
 
 
 def _extend_words(text: str, start: int, end: int) -> tuple[int, int]:
