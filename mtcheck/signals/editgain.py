@@ -69,7 +69,8 @@ class Edit:
     word: Word | None
     unigram_delta: float  # unigram surprisal removed minus added (SLOR adjustment)
     function: bool = False  # a function-word edit: it stands only if the second model agrees (`verifier`)
-    clause: bool = False  # a merge before a clause word ("Vatican. Where he" -> "Vatican, where he"): the same
+    clause: bool = False  # a merge before a clause word ("Vatican. Where he" -> "Vatican, where he"): the second
+    # model is asked from `clause_floor` up, and its gain may carry the edit
     second_gain: float | None = None  # the second model's gain for it (nats), once asked
 
 
