@@ -401,6 +401,20 @@ class LanguageModel:
                 out += [tuple(x) for x in top.cpu().tolist()]
         return out
 
+    def choice_logprobs(self, hidden, ids: list[tuple[int, ...]]) -> list[tuple[float, ...]]:
+        """log p of each token id of `ids[n]` after each final hidden state (N, H), in chunks of the vocabulary
+        head."""
+        import torch
+
+        out: list[tuple[float, ...]] = []
+        with torch.inference_mode():
+            for lo in range(0, len(ids), HEAD_CHUNK):
+                logits = self.head_logits(hidden[lo : lo + HEAD_CHUNK])
+                norm = torch.logsumexp(logits, -1)
+                for row, choices in enumerate(ids[lo : lo + HEAD_CHUNK]):
+                    out.append(tuple((logits[row, list(choices)] - norm[row]).cpu().tolist()))
+        return out
+
     def target_logprobs(self, hidden, targets):
         """log p(target) for each hidden state (N, H) and target id (N), in chunks of the vocabulary head."""
         import torch

@@ -86,16 +86,11 @@ class UnitPass:
 
         out: list[tuple[float, ...]] = [()] * len(at)
         wanted = [(n, u, i) for n, (u, i) in enumerate(at) if self.units[u].final is not None and ids[n]]
-        if not wanted:
-            return out
-        with torch.inference_mode():
+        if wanted:
             hidden = torch.stack([self.units[u].final[i] for _n, u, i in wanted])
-            for lo in range(0, len(wanted), 128):
-                logits = self.lm.head_logits(hidden[lo : lo + 128])
-                norm = torch.logsumexp(logits, -1)
-                for row, (n, _u, _i) in enumerate(wanted[lo : lo + 128]):
-                    picked = logits[row, list(ids[n])] - norm[row]
-                    out[n] = tuple(float(x) for x in picked.cpu().tolist())
+            picked = self.lm.choice_logprobs(hidden, [ids[n] for n, _u, _i in wanted])
+            for (n, _u, _i), lps in zip(wanted, picked, strict=True):
+                out[n] = lps
         return out
 
     # -- variants ---------------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from typing import ClassVar
 
 from mtcheck.core.article import Article, Segment
 from mtcheck.core.codes import Code
-from mtcheck.core.text import FUNCTION_WORDS, PRONOUNS, TOKEN, WORD
+from mtcheck.core.text import FUNCTION_WORDS, PRONOUNS, RELATIVES, TOKEN, WORD
 from mtcheck.core.types import Fix, FixSource, Hit
 
 
@@ -247,7 +247,7 @@ class BrokenBoundary(Rule):
 
 # not "Which": "Which is why ...", "Which would be fine, so long as ..." are English writers' fragments too (two
 # of the English-original dev articles)
-_RELATIVES = {"Who", "Whom", "Whose"}
+_RELATIVES = {w.capitalize() for w in RELATIVES - {"which"}}
 
 
 @register
