@@ -6,9 +6,10 @@ artifact class and overall it prints
 - top-1 / top-5 restoration: the share of planted artifacts whose sentence reads exactly as the original once
   the first (any of the first five) suggestion of a flag over it is applied (spaces collapsed);
 - harm: the share of the untouched sentences in which a suggestion with confidence >= 0.5 proposes a change (it
-  would change correct text); with `--untouched N`, the same articles as they are: confident suggestions per
-  5,000 words of human news. A suggestion's confidence is its own (`Suggestion.confidence`), or its flag's where
-  no suggestion model ships.
+  would change correct text), and the share where such a change alters a word (the rest add or move punctuation:
+  human news has a few full stops lost where a caption or headline ran into the text); with `--untouched N`, the
+  same articles as they are: confident suggestions per 5,000 words of human news. A suggestion's confidence is
+  its own (`Suggestion.confidence`), or its flag's where no suggestion model ships.
 
 Side by side, on the same sentences, the GEC libraries alone (`mtcheck/correct/gec.py`): the
 GECToR-style tagger of quire-grammar-model and Harper. For them a planted artifact is detected when an edit
@@ -40,6 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from mtcheck.core.report import Report  # noqa: E402
+from mtcheck.core.text import WORD  # noqa: E402
 from mtcheck.correct.corrector import sureness  # noqa: E402
 from mtcheck.correct.gec import apply_edits, touches  # noqa: E402
 from mtcheck.reading import feed_item_article  # noqa: E402
@@ -121,14 +123,24 @@ def confident(flag) -> list:
     return [s for s in flag.suggestions if sureness(flag, s) >= HARM_CONFIDENCE]
 
 
-def harm(report: Report, planted: list[Planted]) -> tuple[int, int]:
-    """(untouched sentences where a confident flag proposes a change, untouched sentences)."""
-    clean = untouched(report.text, planted)
-    hurt = 0
+def harm(report: Report, planted: list[Planted]) -> tuple[int, int, int]:
+    """(untouched sentences where a confident flag proposes a change, those where the change alters a word,
+    untouched sentences). The second is the issue's "a suggestion that changes a correct word"; the first also
+    counts punctuation only, such as a full stop the human text itself lost ("quarantine. The decision")."""
+    text = report.text
+    clean = untouched(text, planted)
+    hurt = hurt_words = 0
     for a, b in clean:
-        if any(f.start < b and f.end > a and confident(f) for f in report.flags):
+        sure = [s for f in report.flags if f.start < b and f.end > a for s in confident(f)]
+        if sure:
             hurt += 1
-    return hurt, len(clean)
+            words = WORD.findall(text[a:b])
+            for s in sure:
+                fixed = text[: s.start] + s.replacement + text[s.end :]
+                if WORD.findall(fixed[a : b + len(fixed) - len(text)]) != words:
+                    hurt_words += 1
+                    break
+    return hurt, hurt_words, len(clean)
 
 
 @click.command()
@@ -171,7 +183,7 @@ def main(
     rng = random.Random(seed)
     idiom_rng = random.Random(f"idioms {seed}")
     outcomes: list[Outcome] = []
-    hurt = clean = words = 0
+    hurt = hurt_words = clean = words = 0
     tool_hurt: Counter[str] = Counter()
     start = time.perf_counter()
     for n, (item_id, text) in enumerate(human_articles(articles, train)):
@@ -196,8 +208,8 @@ def main(
             tool_hurt[t.name] += sum(
                 corrupted[a:b] != t.correct(corrupted[a:b]) for a, b in untouched(corrupted, planted)
             )
-        h, c = harm(report, planted)
-        hurt, clean, words = hurt + h, clean + c, words + len(corrupted.split())
+        h, hw, c = harm(report, planted)
+        hurt, hurt_words, clean, words = hurt + h, hurt_words + hw, clean + c, words + len(corrupted.split())
         click.echo(f"  {n + 1}: {item_id}: {len(planted)} planted, {len(report.flags)} flags", err=True)
     seconds = time.perf_counter() - start
 
@@ -233,7 +245,8 @@ def main(
     )
     click.echo(
         f"harm: mtcheck {hurt} of {clean} untouched sentences ({hurt / clean if clean else 0:.1%}) get a suggestion "
-        f"with confidence >= {HARM_CONFIDENCE}"
+        f"with confidence >= {HARM_CONFIDENCE}, {hurt_words} ({hurt_words / clean if clean else 0:.1%}) one that "
+        "changes a word"
         + "".join(f"; {t} changes {tool_hurt[t]} ({tool_hurt[t] / clean if clean else 0:.1%})" for t in names[1:])
     )
     if as_they_are:

@@ -242,3 +242,48 @@ def test_the_indefinite_article_goes_by_the_words_sound(word, article):
     from mtcheck.core.text import indefinite_article
 
     assert indefinite_article(word) == article
+
+
+@pytest.mark.parametrize(
+    "word, keeps",
+    [("Crimea", True), ("NATO", True), ("The", False), ("An", False), ("Where", False), ("By", False)],
+)
+def test_a_name_keeps_its_capital_where_a_sentence_is_mended_and_a_closed_class_word_does_not(word, keeps):
+    from mtcheck.core.text import keeps_capital
+
+    assert keeps_capital(word) is keeps
+
+
+@pytest.mark.model
+def test_a_capitalised_article_in_mid_sentence_is_flagged_and_lower_cased(checker):
+    body = (
+        "The two firms did not comment on the report. Sources said that The companies were discussing ways to "
+        "merge their units before the end of the year."
+    )
+    text, (capital,) = _flags_at(checker, body, "The companies")
+    assert capital and "said that the companies were" in _top_applied(text, capital)
+
+
+def test_a_case_change_carries_no_slor_charge_but_a_removed_word_does():
+    from mtcheck.correct.corrector import charged_words
+
+    assert charged_words(". When", ", when") == ([], [])
+    assert charged_words(". W", " w") == ([], [])
+    assert charged_words("second. When", " when") == (["second"], [])
+    assert charged_words("took participation", "took part") == (["participation"], ["part"])
+
+
+def test_a_capital_no_name_keeps_is_lowered_or_given_its_lost_full_stop_where_it_stands():
+    from mtcheck.correct.corrector import small_edits
+
+    article = text_article("News\n\nA woman From Delhi said so. Reports say it was late.\n", path="t.txt", id="t")
+    text = article.text
+
+    def offered(word: str) -> set[tuple[str, str]]:
+        at = text.index(word)
+        flag = Flag(at, at + len(word), word, Severity.MINOR, 0.4, ())
+        return {(text[c.start : c.end], c.replacement) for c in small_edits(article, flag)}
+
+    assert {("From", "from"), (" From", ". From")} <= offered("From")  # the flag's first and only word
+    assert not any(r in ("delhi", ". ") for _o, r in offered("Delhi"))  # a name keeps its capital
+    assert not any(r == "reports" for _o, r in offered("Reports"))  # a sentence's first word keeps it

@@ -113,6 +113,24 @@ def test_commas_between_the_copies_of_a_loop_do_not_hide_it():
     assert fixed("Talk about fake news, fake news, and the infosphere.") == "Talk about fake news, and the infosphere."
 
 
+def test_two_content_words_said_twice_or_a_measure_said_again_is_a_loop():
+    def fixed(text: str) -> str | None:
+        hits = [h for h in run_rules(line_article(text, 0, "t")) if h.code == "repeated-phrase"]
+        return None if not hits else text[: hits[0].fix.start] + hits[0].fix.replacement + text[hits[0].fix.end :]
+
+    assert fixed("They just give individuals give individuals plasma in the hospital.") == (
+        "They just give individuals plasma in the hospital."
+    )
+    assert fixed("Twenty years ago the clarity of the lake was 100 feet, 100 feet.") == (
+        "Twenty years ago the clarity of the lake was 100 feet."
+    )
+    # a function word in the pair, a name said again, commas inside the phrase, a measure that goes on
+    assert fixed("The black hole will get faster and faster, and louder.") is None
+    assert fixed("Golden Boot winner Jamie Vardy Jamie Vardy acknowledged his debt.") is None
+    assert fixed("It's hot, it's hot, it's so hot that even the birds hide.") is None
+    assert fixed("The angles are 0 degrees, 0 degrees and 120 degrees wide.") is None
+
+
 def test_a_plain_sentence_or_a_single_repeat_is_no_loop():
     for text in (
         "He said that that was all.",
@@ -120,3 +138,24 @@ def test_a_plain_sentence_or_a_single_repeat_is_no_loop():
         "The talks, the talks' organisers said, went well.",
     ):
         assert not [h for h in run_rules(line_article(text, 0, "t")) if h.code == "repeated-phrase"], text
+
+
+def test_a_capitalised_article_after_a_lower_case_word_is_a_midsentence_capital():
+    def capitals(text: str) -> list[str]:
+        hits = run_rules(line_article(text, 0, "t"))
+        return [text[h.start : h.end] for h in hits if h.code == Code.MIDSENTENCE_CAPITAL]
+
+    assert capitals("Sources said that The companies were discussing ways to merge.") == ["that The companies"]
+    assert capitals("Officials warned of An imminent second wave.") == ["of An imminent"]
+    assert capitals("They made the decision but, of course, The way it was made matters.") == ["course, The way"]
+    assert capitals("The package includes new payments To Americans this year.") == ["payments To Americans"]
+    # a title or a name starts there (the word after has a capital too), or the word before is no plain word
+    for text in (
+        "The court in The Hague ruled on Monday.",
+        "The newspaper The Times said it would appeal.",
+        "They can strike a deal with the Serie A side soon.",
+        "It gets covered in pollen. (Laughter) The plant sprinkles it.",
+        "It gets covered in pollen (Laughter) And the plant sprinkles it.",
+        "She needs more vitamin A for her eyes.",
+    ):
+        assert capitals(text) == [], text

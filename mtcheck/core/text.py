@@ -108,6 +108,13 @@ CLAUSE_WORDS |= {"when", "because"}
 RELATIVES = {"which", "who", "whom", "whose"}
 
 
+def keeps_capital(word: str) -> bool:
+    """Whether a capitalised word keeps its capital in mid-sentence, where a lost full stop or a stray capital is
+    mended: a name does ("region. Crimea and"); a function word, a clause word, an article or "There" does not
+    ("the Vatican. Where he" -> "the Vatican, where he"; "said that The companies" -> "said that the companies")."""
+    return not (word in FUNCTION_WORDS or word.lower() in CLAUSE_WORDS or word in ("The", "A", "An", "There"))
+
+
 def joins(word_before: str, opener: str) -> tuple[str, ...]:
     """How to join two pieces of a sentence a full stop cut, by the words either side of it: a comma before a
     relative clause that describes a name or any "which" clause (news style keeps "which" for clauses that add,

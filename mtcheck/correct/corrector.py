@@ -19,7 +19,15 @@ from itertools import combinations, islice
 from mtcheck.core.article import Article
 from mtcheck.core.codes import Severity
 from mtcheck.core.signature import Signature
-from mtcheck.core.text import ARTICLES, CLAUSE_WORDS, FUNCTION_WORDS, PRONOUNS, TOKEN, WORD, indefinite_article, joins
+from mtcheck.core.text import (
+    ARTICLES,
+    PRONOUNS,
+    TOKEN,
+    WORD,
+    indefinite_article,
+    joins,
+    keeps_capital,
+)
 from mtcheck.core.types import FixSource, Flag, Suggestion
 from mtcheck.correct import guards
 from mtcheck.correct.confidence import SuggestionConfidence
@@ -150,11 +158,14 @@ class Corrector:
         return out
 
     def _charge(self, article: Article, c: Candidate) -> float:
-        """The SLOR charge of a candidate: unigram surprisal of the words it removes less that of those it adds."""
+        """The SLOR charge of a candidate: unigram surprisal of the words it removes less that of those it adds. A
+        word it only lower-cases or capitalises ("second. When" -> "second, when") is neither: its capital's
+        rarity is no information the sentence loses."""
         removed = article.text[c.start : c.end]
         if c.keeps_words and not c.replacement.strip() and _only_repeats(removed, c.sentence):
             removed = ""  # dropping repeated copies loses no word: no SLOR charge for the words it removes
-        return self._unigram(removed) - self._unigram(c.replacement)
+        gone, added = charged_words(removed, c.replacement)
+        return self._unigram(" ".join(gone)) - self._unigram(" ".join(added))
 
     # -- one flag -------------------------------------------------------------------------------------
     def _plan(self, article: Article, flag: Flag, rewritten: str | None):
@@ -243,7 +254,7 @@ class Corrector:
         # 2. small edits around the span (LM-Critic): deletions, merges across a full stop, case fixes; at most
         # max_edits_per_flag in all (each costs a rescoring of the rest of its window), singles before pairs
         room = max(0, self.settings.max_edits_per_flag - len(out))
-        singles = self._small_edits(article, flag)[:room]
+        singles = small_edits(article, flag)[:room]
         out += singles
         room -= len(singles)
         pairs = (
@@ -282,40 +293,60 @@ class Corrector:
                 out.append(Candidate(lo + a, lo + b, reading, FixSource.GEC, f"{tool.name}: its {len(touching)} edits"))
         return out
 
-    def _small_edits(self, article: Article, flag: Flag) -> list[Candidate]:
-        text = article.text
-        tokens = list(TOKEN.finditer(text, flag.start, _edit_end(article, flag)))
-        if len(tokens) > MAX_EDITED_TOKENS:
-            return []  # a garble this long (a loop, a run-on) is no small edit's to repair; its rules' fixes stay
-        out: list[Candidate] = []
-        for i, m in enumerate(tokens):
-            word = m.group()
-            a, b = m.start(), m.end()
-            if word[0].isalnum():
-                lead = a > 0 and text[a - 1] == " "
-                out.append(Candidate(a - 1 if lead else a, b, "", FixSource.EDIT, f"delete “{word}”"))
-                if word in FUNCTION_WORDS and i > 0 and word != "I":
-                    out.append(Candidate(a, b, word.lower(), FixSource.EDIT, f"lower-case “{word}”"))
-            elif word in ".!?" and i + 1 < len(tokens):
-                nxt = tokens[i + 1]
-                following = nxt.group()
-                lower = following in FUNCTION_WORDS or following.lower() in CLAUSE_WORDS
-                keep = following.lower() if lower else following
-                before = tokens[i - 1].group() if i > 0 else ""
-                for sep in joins(before, keep):
-                    why = "remove the full stop inside the sentence" + (" (a comma instead)" if "," in sep else "")
-                    out.append(Candidate(a, nxt.end(), sep + keep, FixSource.EDIT, why))
-                if following in PRONOUNS:
-                    out.append(
-                        Candidate(
-                            a,
-                            nxt.end(),
-                            "",
-                            FixSource.EDIT,
-                            f"remove the full stop and the repeated subject “{following}”",
-                        )
+
+def small_edits(article: Article, flag: Flag) -> list[Candidate]:
+    """Small edits in and just after a flag (LM-Critic): delete a word; lower-case a capitalised word no name keeps,
+    or put the full stop it lost before it; remove a full stop inside a sentence, with the repeated subject
+    after it."""
+    text = article.text
+    tokens = list(TOKEN.finditer(text, flag.start, _edit_end(article, flag)))
+    if len(tokens) > MAX_EDITED_TOKENS:
+        return []  # a garble this long (a loop, a run-on) is no small edit's to repair; its rules' fixes stay
+    out: list[Candidate] = []
+    for i, m in enumerate(tokens):
+        word = m.group()
+        a, b = m.start(), m.end()
+        if word[0].isalnum():
+            lead = a > 0 and text[a - 1] == " "
+            out.append(Candidate(a - 1 if lead else a, b, "", FixSource.EDIT, f"delete “{word}”"))
+            starts = any(seg.start == a for seg in article.segments)  # a sentence's first word keeps it
+            if not starts and word[0].isupper() and word != "I" and not keeps_capital(word):
+                out.append(Candidate(a, b, word.lower(), FixSource.EDIT, f"lower-case “{word}”"))
+                if a >= 2 and text[a - 1] == " " and text[a - 2].isalnum():
+                    # or the full stop before it was lost ("by Barcelona And those include" once had one); the
+                    # span takes the word too, so that no pair lower-cases it after the stop
+                    why = f"a full stop before “{word}”: the sentence ended there"
+                    out.append(Candidate(a - 1, b, ". " + word, FixSource.EDIT, why))
+        elif word in ".!?" and i + 1 < len(tokens):
+            nxt = tokens[i + 1]
+            following = nxt.group()
+            keep = following if keeps_capital(following) else following.lower()
+            before = tokens[i - 1].group() if i > 0 else ""
+            for sep in joins(before, keep):
+                why = "remove the full stop inside the sentence" + (" (a comma instead)" if "," in sep else "")
+                out.append(Candidate(a, nxt.end(), sep + keep, FixSource.EDIT, why))
+            if following in PRONOUNS:
+                out.append(
+                    Candidate(
+                        a,
+                        nxt.end(),
+                        "",
+                        FixSource.EDIT,
+                        f"remove the full stop and the repeated subject “{following}”",
                     )
-        return out
+                )
+    return out
+
+
+def charged_words(removed: str, replacement: str) -> tuple[list[str], list[str]]:
+    """The words an edit removes and those it adds, less the words it only changes the case of."""
+    gone, added = WORD.findall(removed), WORD.findall(replacement)
+    for word in list(gone):
+        twin = next((w for w in added if w.lower() == word.lower()), None)
+        if twin is not None:
+            gone.remove(word)
+            added.remove(twin)
+    return gone, added
 
 
 def article_insertions(text: str, flag: Flag) -> list[Candidate]:

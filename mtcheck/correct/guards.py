@@ -20,7 +20,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-from mtcheck.core.text import FUNCTION_WORDS, WORD
+from mtcheck.core.text import FUNCTION_WORDS, WORD, keeps_capital
 from mtcheck.lm.model import TOKENIZING
 
 NUMBER = re.compile(r"\d[\d,.]*\d|\d")
@@ -55,7 +55,7 @@ def _names(sentence: str, first: int = 1) -> Counter:
     words = re.findall(r"[\w’'\-]+", sentence)
     out: Counter = Counter()
     for i, w in enumerate(words):
-        if i >= first and w[0].isupper() and w not in FUNCTION_WORDS and w not in ("The", "A", "An"):
+        if i >= first and w[0].isupper() and keeps_capital(w):
             out[w] += 1
     return out
 

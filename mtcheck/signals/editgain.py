@@ -27,6 +27,7 @@ from mtcheck.core.text import (
     TOKEN,
     indefinite_article,
     joins,
+    keeps_capital,
 )
 from mtcheck.core.types import Fix, FixSource, Hit, TokenScore
 from mtcheck.lm.model import LanguageModel
@@ -528,11 +529,9 @@ def _logaddexp(x: float, y: float) -> float:
 
 
 def _looks_like_name(text: str, pos: int) -> bool:
-    """A capitalised word that is not a function word: keep its capital when merging sentences."""
+    """A capitalised word that keeps its capital when sentences merge (`core/text.keeps_capital`)."""
     m = re.match(r"[\w’'\-]+", text[pos:])
-    if not m or m.group().lower() in CLAUSE_WORDS:
-        return False  # "Vatican. Where he" -> "Vatican, where he"
-    return m.group() not in FUNCTION_WORDS and m.group() not in {"The", "A", "An", "There"}
+    return bool(m) and keeps_capital(m.group())
 
 
 def _extend_words(text: str, start: int, end: int) -> tuple[int, int]:

@@ -250,6 +250,17 @@ class BrokenBoundary(Rule):
 _RELATIVES = {w.capitalize() for w in RELATIVES - {"which"}}
 
 
+# "that The companies were": an article takes a capital only where a title or a name starts ("in The Hague",
+# "the newspaper The Times"), and then the word after it has one too; not "A", a letter as often as an article
+# ("vitamin A for", "plan A is")
+_CAPITAL_ARTICLES = {"The", "An"}
+# A capitalised note in brackets ends what comes before it: "(Laughter) And the", "[Photos] The true nature"
+_STAGE_NOTE = re.compile(r"[(\[][A-Z][^()\[\]]{0,40}[)\]]$")
+# Prepositions and conjunctions: between a lower-case word and a capitalised one they are no title's first word
+# ("new payments To Americans"; none in the human dev and training articles)
+_LINKING = {"And", "Or", "Nor", "But", "To", "From", "Of", "In", "On", "At", "By", "For", "With", "Into", "Than"}
+
+
 @register
 class MidsentenceCapital(Rule):
     """A capitalised pronoun or function word in mid-sentence followed by a lower-case word; after a
@@ -264,17 +275,24 @@ class MidsentenceCapital(Rule):
                 continue
             for m in _WORD.finditer(text, seg.start, seg.end):
                 word = m.group()
-                if word not in FUNCTION_WORDS or m.start() == seg.start:
+                if (word not in FUNCTION_WORDS and word not in _CAPITAL_ARTICLES) or m.start() == seg.start:
                     continue
                 prefix = text[seg.start : m.start()].rstrip()
-                if not prefix or prefix[-1] in _OPENERS or prefix[-1] in ".!?":
+                if not prefix or prefix[-1] in _OPENERS or prefix[-1] in ".!?" or _STAGE_NOTE.search(prefix):
                     continue
                 nxt = _word_after(text, m.end(), seg.end)
-                if nxt is None or not text[nxt[0]].islower():
-                    continue
-                if word == "I":
+                if nxt is None or word == "I":
                     continue
                 before = _word_before(text, m.start(), seg.start)
+                adjoining = before and before[1] == seg.start + len(prefix.removesuffix(","))
+                word_before = text[before[0] : before[1]] if adjoining else ""
+                after_lower = word_before.isalpha() and word_before[0].islower()
+                if not text[nxt[0]].islower() and not (word in _LINKING and after_lower):
+                    continue  # a title or a name may start here ("in The Hague"), not with "payments To Americans"
+                if word in _CAPITAL_ARTICLES and not after_lower:
+                    # only right after a lower-case word, or its comma ("of course, The way"): not "Serie A side",
+                    # "(Laughter) The plant", "■ A spokesman"
+                    continue
                 start = before[0] if before else m.start()
                 if word in PRONOUNS and before and text[before[0]].isupper():
                     code, message = (
@@ -440,9 +458,11 @@ _DETERMINERS = {"a", "an", "the", "this", "that", "these", "those", "his", "her"
 @register
 class RepeatedPhrase(Rule):
     """A phrase repeated back to back ("Xinjiang Shaya, Xinjiang Shaya, Xinjiang Shaya, ..."): the decoding
-    loop of a neural MT system. Three copies of a short phrase, two of a phrase of three words or more, or two
-    of a two-word phrase with a comma between them ("signed by, signed by"); commas between copies do not
-    count ("of convalescent, of convalescent"). The span is the copies after the first, which the fix drops."""
+    loop of a neural MT system. Three copies of a short phrase, two of a phrase of three words or more, two of
+    a two-word phrase with a comma between them ("signed by, signed by"), two of two content words with nothing
+    between ("give individuals give individuals"), or a number and its unit said again to end the phrase ("100
+    feet, 100 feet."); commas between copies do not count ("of convalescent, of convalescent"). The span is the
+    copies after the first, which the fix drops."""
 
     code, confidence, weight = Code.REPEATED_PHRASE, 0.9, 2.0
 
@@ -473,7 +493,16 @@ class RepeatedPhrase(Rule):
                     after = words[i + 2 * n].lower() if comma and i + 2 * n < len(words) else "."
                     named = all(w[0].isupper() for w in unit if w[0].isalpha())
                     ends = not named and (not after[0].isalnum() or after in ("and", "or"))
-                    if copies >= 3 or (copies == 2 and (alpha >= 3 or (alpha == 2 and comma and (joining or ends)))):
+                    # two words twice with nothing between, neither a function word nor a name: no English
+                    # writer says "give individuals give individuals"; "faster and faster" is not a repeat of two
+                    # and "Jamie Vardy Jamie Vardy" (a caption run into the text) is a name
+                    content = not any(w.capitalize() in FUNCTION_WORDS or w.lower() in _DETERMINERS for w in unit)
+                    solid = copies == 2 and "," not in text[toks[i].start() : toks[i + 2 * n - 1].end()]
+                    bare = alpha == 2 and solid and content and not named
+                    # a number and its unit said again to end the phrase ("was 100 feet, 100 feet.")
+                    measure = n == 2 and alpha == 1 and comma and not after[0].isalnum()
+                    said_twice = alpha >= 3 or bare or measure or (alpha == 2 and comma and (joining or ends))
+                    if copies >= 3 or (copies == 2 and said_twice):
                         if best is None or copies * n > best[0]:
                             best = (copies * n, n, copies)
                 if best is None:
