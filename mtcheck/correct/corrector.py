@@ -303,14 +303,14 @@ def small_edits(article: Article, flag: Flag) -> list[Candidate]:
     if len(tokens) > MAX_EDITED_TOKENS:
         return []  # a garble this long (a loop, a run-on) is no small edit's to repair; its rules' fixes stay
     out: list[Candidate] = []
+    sentence_starts = {seg.start for seg in article.segments}  # a sentence's first word keeps its capital
     for i, m in enumerate(tokens):
         word = m.group()
         a, b = m.start(), m.end()
         if word[0].isalnum():
             lead = a > 0 and text[a - 1] == " "
             out.append(Candidate(a - 1 if lead else a, b, "", FixSource.EDIT, f"delete “{word}”"))
-            starts = any(seg.start == a for seg in article.segments)  # a sentence's first word keeps it
-            if not starts and word[0].isupper() and word != "I" and not keeps_capital(word):
+            if a not in sentence_starts and word[0].isupper() and word != "I" and not keeps_capital(word):
                 out.append(Candidate(a, b, word.lower(), FixSource.EDIT, f"lower-case “{word}”"))
                 if a >= 2 and text[a - 1] == " " and text[a - 2].isalnum():
                     # or the full stop before it was lost ("by Barcelona And those include" once had one); the
