@@ -287,3 +287,55 @@ def test_a_capital_no_name_keeps_is_lowered_or_given_its_lost_full_stop_where_it
     assert {("From", "from"), (" From", ". From")} <= offered("From")  # the flag's first and only word
     assert not any(r in ("delhi", ". ") for _o, r in offered("Delhi"))  # a name keeps its capital
     assert not any(r == "reports" for _o, r in offered("Reports"))  # a sentence's first word keeps it
+
+
+def test_a_light_verb_is_offered_the_other_light_verbs_in_its_form_but_not_as_an_auxiliary():
+    from mtcheck.core.text import light_verb_swaps
+    from mtcheck.correct.corrector import light_verb_edits
+
+    assert light_verb_swaps("having") == ["doing", "giving", "making", "taking"]
+    assert {"took", "taken"} <= set(light_verb_swaps("had")) and "had" not in light_verb_swaps("had")
+    assert light_verb_swaps("Took")[0][0].isupper() and light_verb_swaps("place") == []
+    article = text_article(
+        "News\n\nProtests had place in May. They had been banned and did not stop.\n", path="t.txt", id="t"
+    )
+    text = article.text
+
+    def offered(at: int, word: str) -> set[str]:
+        flag = Flag(at, at + len(word), word, Severity.MINOR, 0.4, ())
+        return {c.replacement for c in light_verb_edits(article, flag)}
+
+    assert {"took", "made", "gave"} <= offered(text.index("had place"), "had")
+    assert "took" not in offered(text.index("had been"), "had")  # an auxiliary
+    assert "made" not in offered(text.index("did not"), "did")
+    at = text.index("had place")
+    rule = Hit(at, at + 3, Code.MIDSENTENCE_CAPITAL, "test", 0.85)
+    ruled = Flag(at, at + 3, "had", Severity.MINOR, 0.4, (), hits=(rule,))
+    assert light_verb_edits(article, ruled) == []  # a rule's flag names another fault
+
+
+def test_the_content_guard_lets_one_light_verb_stand_for_another_and_nothing_more():
+    from mtcheck.correct import guards
+
+    def ok(original: str, corrected: str, span: str) -> bool:
+        at = original.index(span)
+        return guards.check(original, corrected, span, None, (at, at + len(span)), "edit").ok
+
+    assert ok("Two protests had place in May.", "Two protests took place in May.", "had")
+    assert ok("Protests are having place now.", "Protests are taking place now.", "having")
+    assert not ok("Two protests took place in May.", "Two protests place in May.", "took")  # a verb dropped
+    assert not ok("Two protests had place in May.", "Two protests held place in May.", "had")  # no light verb
+    assert not ok("They took the city in May.", "They took the town in May.", "took")  # the noun changes
+
+
+@pytest.mark.model
+def test_a_calque_with_the_wrong_light_verb_gets_the_idiom_first(checker):
+    from mtcheck.core.types import Reason
+    from mtcheck.correct.corrector import Corrector, CorrectorSettings
+
+    body = "Protests in support of the former governor have been having place since July 11."
+    article = text_article("News\n\n" + body + "\n", path="t.txt", id="t")
+    at = article.text.index("having")
+    flag = Flag(at, at + len("having"), "having", Severity.MINOR, 0.5, (Reason(Code.LEARNED, "test"),))
+    (got,) = Corrector(checker.lm, CorrectorSettings(gec=False)).suggest(article, [flag])
+    assert got.suggestions and got.suggestions[0].replacement == "taking"

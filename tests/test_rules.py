@@ -159,3 +159,19 @@ def test_a_capitalised_article_after_a_lower_case_word_is_a_midsentence_capital(
         "She needs more vitamin A for her eyes.",
     ):
         assert capitals(text) == [], text
+
+
+def test_a_capitalised_conjunction_between_two_capitalised_words_is_a_midsentence_capital():
+    hits = [h for h in run_rules(line_article("He stayed on Twitter And Instagram for years.", 0, "t"))]
+    capitals = [h for h in hits if h.code == Code.MIDSENTENCE_CAPITAL]
+    assert [h.end - h.start for h in capitals] == [len("Twitter And Instagram")]
+    assert "title" in capitals[0].message  # not "a boundary was lost": only the capital is wrong
+    assert [h for h in run_rules(line_article("The Hammersmith Or City line reopened.", 0, "t"))]
+    # a lower-case conjunction, an ampersand, a capitalised word at a sentence's start
+    for text in (
+        "He stayed on Twitter and Instagram for years.",
+        "Marks & Spencer And the rest fell.",  # "Spencer And the": the word after is lower-case: a boundary hit
+        "And Instagram banned him too.",
+    ):
+        hits = [h for h in run_rules(line_article(text, 0, "t")) if h.code == Code.MIDSENTENCE_CAPITAL]
+        assert all("title" not in h.message for h in hits), text

@@ -86,6 +86,35 @@ NO_ARTICLE_AFTER = {"the", "a", "an", "this", "that", "these", "those", "his", "
 NO_ARTICLE_AFTER |= {"your", "some", "any", "no", "each", "every", "all", "both", "either", "neither", "such"}
 NO_ARTICLE_AFTER |= {"many", "much", "few", "several", "whose", "which", "what", "another", "other", "more", "most"}
 
+# Light (support) verbs: in "take place", "make a decision", "give a speech" the noun carries the meaning and the
+# verb is fixed by usage, so a translation that renders the source language's own verb word for word ("have
+# place", French "avoir lieu"; "accept a decision", Russian "принять решение") keeps the meaning and breaks the
+# idiom. The five of Huddleston & Pullum, The Cambridge Grammar of the English Language (2002), p. 290; their
+# forms: base, third person, past, -ing, past participle.
+LIGHT_VERBS = (
+    ("do", "does", "did", "doing", "done"),
+    ("give", "gives", "gave", "giving", "given"),
+    ("have", "has", "had", "having", "had"),
+    ("make", "makes", "made", "making", "made"),
+    ("take", "takes", "took", "taking", "taken"),
+)
+LIGHT_VERB_FORMS = {form for forms in LIGHT_VERBS for form in forms}
+
+
+def light_verb_swaps(word: str) -> list[str]:
+    """The other light verbs in the same form as `word` ("having" -> "doing", "giving", "making", "taking"; "had",
+    past or participle, -> "did", "done", ...), in the word's case; none for a word that is no light verb."""
+    lower = word.lower()
+    out: list[str] = []
+    for slot in range(5):
+        if not any(forms[slot] == lower for forms in LIGHT_VERBS):
+            continue
+        for forms in LIGHT_VERBS:
+            if lower not in forms and forms[slot] not in out:
+                out.append(forms[slot])
+    return [w.capitalize() for w in out] if word[:1].isupper() else out
+
+
 _A_BEFORE = ("uni", "use", "usu", "ute", "eu", "one", "once", "ewe")  # a vowel letter, a consonant sound
 _AN_BEFORE = ("hour", "honest", "honor", "honour", "heir")  # a silent h
 

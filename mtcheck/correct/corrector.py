@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from itertools import combinations, islice
 
 from mtcheck.core.article import Article
-from mtcheck.core.codes import Severity
+from mtcheck.core.codes import ARTIFACT_RULES, Code, Severity
 from mtcheck.core.signature import Signature
 from mtcheck.core.text import (
     ARTICLES,
@@ -27,6 +27,7 @@ from mtcheck.core.text import (
     indefinite_article,
     joins,
     keeps_capital,
+    light_verb_swaps,
 )
 from mtcheck.core.types import FixSource, Flag, Suggestion
 from mtcheck.correct import guards
@@ -43,6 +44,8 @@ from mtcheck.signals.editgain import context_start
 MAX_EDITED_TOKENS = 40
 _DOUBLED = re.compile(r"([.,;:!?])(\s+[.,;:])+(?![.\w])")
 _BRACKET = re.compile(r"\s?\[[^\[\]\n]{1,80}\]\s?")
+# After these a light verb is an auxiliary ("had been", "did not", "have to"): no idiom's verb to swap
+_AUXILIARY_NEXT = {"been", "not", "n't", "to", "you", "it", "he", "she", "they", "we", "i"}
 
 
 @dataclass
@@ -265,6 +268,7 @@ class Corrector:
         for first, second in islice(pairs, room):
             replacement = first.replacement + text[first.end : second.start] + second.replacement
             out.append(Candidate(first.start, second.end, replacement, FixSource.EDIT, f"{first.why}; {second.why}"))
+        out += light_verb_edits(article, flag)
         # calque fix combined with the article it needs ("be no start for" -> "be a non-starter for")
         for c in list(out):
             if c.source == FixSource.RULE and c.replacement.lower().startswith("a "):
@@ -296,8 +300,8 @@ class Corrector:
 
 def small_edits(article: Article, flag: Flag) -> list[Candidate]:
     """Small edits in and just after a flag (LM-Critic): delete a word; lower-case a capitalised word no name keeps,
-    or put the full stop it lost before it; remove a full stop inside a sentence, with the repeated subject
-    after it."""
+    or put the full stop it lost before it; remove a full stop inside a sentence, with the repeated subject after
+    it."""
     text = article.text
     tokens = list(TOKEN.finditer(text, flag.start, _edit_end(article, flag)))
     if len(tokens) > MAX_EDITED_TOKENS:
@@ -335,6 +339,26 @@ def small_edits(article: Article, flag: Flag) -> list[Candidate]:
                         f"remove the full stop and the repeated subject “{following}”",
                     )
                 )
+    return out
+
+
+def light_verb_edits(article: Article, flag: Flag) -> list[Candidate]:
+    """Another light verb in the same form for each light verb of the flag that is no auxiliary ("have been
+    having place" -> "taking place"; not "had been", "did not"), where only the model's signals flagged the span:
+    a rule's flag names its fault (a boundary, a capital), and there "It also does. something" -> "makes
+    something" changed a verb that was right (training talks). Never paired with other edits: each pair costs a
+    rescoring, and a calque's verb is its one fault."""
+    if any(h.code in ARTIFACT_RULES or h.code == Code.TRUNCATED_SENTENCE for h in flag.hits):
+        return []
+    text = article.text
+    out: list[Candidate] = []
+    for m in WORD.finditer(text, flag.start, flag.end):
+        word = m.group()
+        after = TOKEN.search(text, m.end())  # the word after, inside the flag or not
+        if after is None or not after.group()[0].isalpha() or after.group().lower() in _AUXILIARY_NEXT:
+            continue
+        for verb in light_verb_swaps(word):
+            out.append(Candidate(m.start(), m.end(), verb, FixSource.EDIT, f"“{verb}” for “{word}”: the idiom's verb"))
     return out
 
 

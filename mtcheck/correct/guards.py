@@ -9,8 +9,9 @@ the error, and on the seed an edit "delete “not”" turned a refusal into its 
 Content words must survive too (the `content` guard): mtcheck reads the English alone, so it cannot know which
 noun, verb or adjective the source meant, and the language model's favourite swaps ("privileges" -> "power",
 "difficulties" -> "estate") changed the meaning in every case measured on MLQE-PE dev. Small edits may add,
-drop or swap function words, punctuation and case; content changes come only from the phrase table of known
-calques and the bracketed-gloss rule (source `rule`).
+drop or swap function words, punctuation and case, and put one light verb for another ("have place" -> "take
+place": the noun that carries the meaning stays); content changes come only from the phrase table of known calques
+and the bracketed-gloss rule (source `rule`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-from mtcheck.core.text import FUNCTION_WORDS, WORD, keeps_capital
+from mtcheck.core.text import FUNCTION_WORDS, LIGHT_VERB_FORMS, WORD, keeps_capital
 from mtcheck.lm.model import TOKENIZING
 
 NUMBER = re.compile(r"\d[\d,.]*\d|\d")
@@ -73,6 +74,19 @@ def _content(sentence: str) -> set[str]:
     return {w.lower() for w in WORD.findall(sentence) if w.lower() not in CLOSED_CLASS and not w.isdigit()}
 
 
+def _swaps_light_verb(original: str, corrected: str, before: set[str], after: set[str]) -> bool:
+    """The content words differ only by one light verb put for another ("having place" -> "taking place"): the
+    noun that carries the meaning stays; the verb is the idiom's (core/text LIGHT_VERBS)."""
+    changed = (before - after) | (after - before)
+    if not changed <= LIGHT_VERB_FORMS or len(after - before) > 1:
+        return False
+
+    def light(sentence: str) -> int:
+        return sum(w.lower() in LIGHT_VERB_FORMS for w in WORD.findall(sentence))
+
+    return light(original) == light(corrected)  # a swap, not a verb added or dropped
+
+
 def check(
     original: str,
     corrected: str,
@@ -107,7 +121,7 @@ def check(
         return Verdict(False, "quote", "drops a quotation mark")
     if source != "rule":
         before, after = _content(original), _content(corrected)
-        if before != after:
+        if before != after and not _swaps_light_verb(original, corrected, before, after):
             changed = sorted(before - after) + [f"+{w}" for w in sorted(after - before)]
             return Verdict(False, "content", f"adds, drops or swaps a content word ({', '.join(changed[:4])})")
     if similarity is not None and similarity < MIN_SIMILARITY:

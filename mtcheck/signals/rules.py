@@ -259,6 +259,10 @@ _STAGE_NOTE = re.compile(r"[(\[][A-Z][^()\[\]]{0,40}[)\]]$")
 # Prepositions and conjunctions: between a lower-case word and a capitalised one they are no title's first word
 # ("new payments To Americans"; none in the human dev and training articles)
 _LINKING = {"And", "Or", "Nor", "But", "To", "From", "Of", "In", "On", "At", "By", "For", "With", "Into", "Than"}
+# Conjunctions between two capitalised words: English capitalises neither in a name nor a title ("Twitter And
+# Instagram", "the Hammersmith And City line" and "her own White And Gold Jewelry" of the MLQE-PE MT lines; none
+# in the human dev and training articles, nor in the post-edits)
+_NAME_JOINERS = {"And", "Or", "Nor"}
 
 
 @register
@@ -287,7 +291,8 @@ class MidsentenceCapital(Rule):
                 adjoining = before and before[1] == seg.start + len(prefix.removesuffix(","))
                 word_before = text[before[0] : before[1]] if adjoining else ""
                 after_lower = word_before.isalpha() and word_before[0].islower()
-                if not text[nxt[0]].islower() and not (word in _LINKING and after_lower):
+                between_names = word in _NAME_JOINERS and word_before.isalpha() and word_before[0].isupper()
+                if not text[nxt[0]].islower() and not (word in _LINKING and after_lower) and not between_names:
                     continue  # a title or a name may start here ("in The Hague"), not with "payments To Americans"
                 if word in _CAPITAL_ARTICLES and not after_lower:
                     # only right after a lower-case word, or its comma ("of course, The way"): not "Serie A side",
@@ -300,6 +305,14 @@ class MidsentenceCapital(Rule):
                         (
                             f"“{word}” repeats the subject “{text[before[0] : before[1]]}” in mid-sentence: "
                             "a duplicated subject typical of MT."
+                        ),
+                    )
+                elif not text[nxt[0]].islower():
+                    code, message = (
+                        Code.MIDSENTENCE_CAPITAL,
+                        (
+                            f"“{word}” is capitalised in mid-sentence before a capitalised word: English writes it "
+                            "lower-case inside a name or a title; a phrase was title-cased or a boundary lost."
                         ),
                     )
                 else:
