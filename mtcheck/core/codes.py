@@ -39,6 +39,8 @@ ARTIFACT_RULES = frozenset(
 )
 # ... and those that are a failure by themselves.
 SELF_EVIDENT_RULES = frozenset({Code.BROKEN_BOUNDARY, Code.UNTRANSLATED, Code.REPEATED_PHRASE})
+# The model's evidence that a span reads oddly, naming no fault (the rules name theirs: a boundary, a capital).
+MODEL_EVIDENCE = frozenset({Code.EDIT_GAIN, Code.LM_SPIKE, Code.LEARNED})
 # Reasons that describe a whole sentence; merging them with local hits would make flags sentence-long.
 STANDALONE = frozenset({Code.UNBALANCED_QUOTE})
 

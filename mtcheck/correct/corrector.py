@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from itertools import combinations, islice
 
 from mtcheck.core.article import Article
-from mtcheck.core.codes import ARTIFACT_RULES, Code, Severity
+from mtcheck.core.codes import MODEL_EVIDENCE, Severity
 from mtcheck.core.signature import Signature
 from mtcheck.core.text import (
     ARTICLES,
@@ -300,8 +300,8 @@ class Corrector:
 
 def small_edits(article: Article, flag: Flag) -> list[Candidate]:
     """Small edits in and just after a flag (LM-Critic): delete a word; lower-case a capitalised word no name keeps,
-    or put the full stop it lost before it; remove a full stop inside a sentence, with the repeated subject after
-    it."""
+    or put the full stop it lost before it; remove a full stop inside a sentence, with the repeated subject
+    after it."""
     text = article.text
     tokens = list(TOKEN.finditer(text, flag.start, _edit_end(article, flag)))
     if len(tokens) > MAX_EDITED_TOKENS:
@@ -348,7 +348,7 @@ def light_verb_edits(article: Article, flag: Flag) -> list[Candidate]:
     a rule's flag names its fault (a boundary, a capital), and there "It also does. something" -> "makes
     something" changed a verb that was right (training talks). Never paired with other edits: each pair costs a
     rescoring, and a calque's verb is its one fault."""
-    if any(h.code in ARTIFACT_RULES or h.code == Code.TRUNCATED_SENTENCE for h in flag.hits):
+    if any(h.code not in MODEL_EVIDENCE for h in flag.hits):
         return []
     text = article.text
     out: list[Candidate] = []

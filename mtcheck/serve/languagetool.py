@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from mtcheck import __version__
-from mtcheck.core.codes import Code
+from mtcheck.core.codes import MODEL_EVIDENCE, Code
 from mtcheck.core.report import Report
 from mtcheck.core.types import Flag, Reason
 
@@ -51,8 +51,6 @@ RULES: dict[str, tuple[str, str, str]] = {
     Code.LEARNED: ("uncategorized", "Likely translation error", "The learned detector rates these words as bad"),
 }
 _GENERIC = ("uncategorized", "Possible translation error", "A passage mtcheck flags as garbled")
-# Evidence of a kind, not a named fault: a flag is named after its first other reason when it has one.
-_GENERAL_CODES = {Code.EDIT_GAIN, Code.LM_SPIKE, Code.LEARNED}
 
 
 class Frame:
@@ -197,7 +195,7 @@ def _match(report: Report, flag: Flag, frame: Frame) -> dict:
 
 
 def _primary(reasons: tuple[Reason, ...]) -> Reason | None:
-    named = [r for r in reasons if r.code not in _GENERAL_CODES]
+    named = [r for r in reasons if r.code not in MODEL_EVIDENCE]  # named after its first fault, if any
     return (named or list(reasons) or [None])[0]
 
 
