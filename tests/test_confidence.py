@@ -94,3 +94,30 @@ def test_platt_recovers_the_slope_and_intercept_whatever_the_logits_scale():
     assert abs(a - 2) < 0.2 and abs(b + 1) < 0.15
     a2, b2 = fit_platt(50 * z + 300, y)  # the same logits, scaled and shifted
     assert abs(a2 * 50 - a) < 1e-3 and abs(b2 + 300 * a2 - b) < 1e-3
+
+
+def test_the_article_curve_reads_each_flag_against_the_raters_spans(tmp_path):
+    """Article records: each flag of a rated article is a point, its raw evidence against the share of its words
+    that a rater's span covers; unrated articles (English-original) are left out."""
+    from mtcheck.training.fit_confidence import article_flags, fit_article_curve
+
+    text = "The cat sat on the mat. He go home."
+    rated = {"id": "a", "text": text, "doc": "d1", "who": "sysA", "errors": [{"start": 24, "end": 29,
+             "severity": "major", "category": "Fluency/Grammar", "rater": "r1"}],
+             "segments": [{"start": 0, "end": 35, "penalty": 5.0}]}  # fmt: skip
+    human = {"id": "h", "text": text, "doc": "d1", "who": "original", "human": True}
+    (tmp_path / "arts").mkdir()
+    (tmp_path / "arts" / "f.jsonl").write_text(json.dumps(rated) + "\n" + json.dumps(human) + "\n")
+    (tmp_path / "rec").mkdir()
+    flags = [[4, 11, "minor"], [24, 29, "major"], [27, 34, "minor"]]  # "cat sat", "He go", "go home"
+    rows = [{"id": "a", "flags": flags, "flag_evidence": [0.3, 0.9, 0.5]},
+            {"id": "h", "flags": [[0, 3, "minor"]], "flag_evidence": [0.7]}]  # fmt: skip
+    (tmp_path / "rec" / "f.articles.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    [(doc, evidence, wrong)] = article_flags(tmp_path / "rec", tmp_path / "arts")
+    assert doc == "d1"
+    assert list(evidence) == [0.3, 0.9, 0.5]
+    assert list(wrong) == [0.0, 1.0, 0.5]  # "go home": go on the error, home not
+    curve = fit_article_curve([(doc, evidence, wrong)], min_block=1)
+    assert curve["flags"] == 3
+    assert ConfidenceMap(curve)(0.3) == 0.0 and ConfidenceMap(curve)(0.9) == 1.0
+    assert ConfidenceMap(curve)(0.5) == 0.5

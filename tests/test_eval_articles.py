@@ -55,6 +55,8 @@ def test_the_article_figures_on_known_answers() -> None:
     assert m.word_mcc_major_flags == pytest.approx(1.0)
     assert m.flags == {"major": 1, "all": 1} and m.precision == {"major": 1.0, "all": 1.0}
     assert m.recall == {"major": 1.0, "all": 1.0}
+    # the ladder's claim: the major flag lies on a rater's major error
+    assert m.on_major_error == {"major": 1.0, "critical": None, "flags": {"major": 1, "critical": 0}}
     # expected BAD words per segment 0.6, 2.4, 0.6, 0.3 against penalties 0, 5, 0, 0; lengths 6, 3, 6, 3 words
     assert m.segment_pearson == pytest.approx(
         {"predicted_bad": 1.0, "expected_bad_words": 0.98910, "flagged": 1.0, "words": -((1 / 3) ** 0.5)}, abs=1e-5
@@ -76,6 +78,12 @@ def test_a_flag_off_the_errors_costs_precision_and_mcc() -> None:
     outcomes[0] = ArticleOutcome(((4, 7, "major"),), outcomes[0].word_bad, 50.0, 0.6, "accept", 1.0)  # "cat"
     m = article_metrics(items, outcomes)
     assert m.precision == {"major": 0.0, "all": 0.0} and m.recall == {"major": 0.0, "all": 0.0}
+    assert m.on_major_error["major"] == 0.0
+    # a critical flag on a minor error: on an error, not on a major one
+    minor = [AnnotatedArticle(*list(vars(items[0]).values())[:5], (ErrorSpan(24, 29, "minor", "Fluency/Grammar"),),
+                              items[0].segments)]  # fmt: skip
+    graded = article_metrics(minor, [ArticleOutcome(((24, 29, "critical"),), (), None, None, "reject", 1.0)])
+    assert graded.precision["major"] == 1.0 and graded.on_major_error["critical"] == 0.0
     assert m.word_mcc["major"] < 0
 
 
@@ -92,6 +100,56 @@ def test_word_tags_are_measured_apart_from_the_flags() -> None:
     assert m.word_tags_mcc == pytest.approx({"major": expected, "all": expected, "fluency": expected})
     assert "word tags" in m.table()
     assert article_metrics(items, outcomes).word_tags_mcc == {}  # without tags: no row figures
+
+
+def _mcc(tp: int, fp: int, fn: int, tn: int) -> float:
+    return (tp * tn - fp * fn) / ((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn)) ** 0.5
+
+
+def test_the_human_ceiling_is_one_rater_against_the_others() -> None:
+    """Two raters: r1 marks "He go" major fluency, r2 marks "go" major accuracy. Each rater's words are read
+    against the other's (9 words, twice), and the word tags ("go") against the same labels."""
+    errors = (ErrorSpan(24, 29, "major", "Fluency/Grammar", "r1"), ErrorSpan(27, 29, "major", "Accuracy/Other", "r2"))
+    items = [AnnotatedArticle("a", BAD, "d1", "sysA", False, errors, ((0, 23, 0.0), (24, 35, 5.0)), (2, 2))]
+    outcome = ArticleOutcome((), _words_of(BAD, 0, 35, 0.1), 50.0, 0.1, "accept", 1.0, ((27, 29),))
+    m = article_metrics(items, [outcome])
+    # major: r1 says He, go against r2's go; r2 says go against r1's He, go: tp 2, fp 1, fn 1, tn 14
+    # fluency: r1 says He, go against nothing; r2 says nothing against He, go
+    assert m.raters["rater_mcc"] == pytest.approx(
+        {"major": _mcc(2, 1, 1, 14), "all": _mcc(2, 1, 1, 14), "fluency": _mcc(0, 2, 2, 14)}
+    )
+    # the tag "go" against r2's go (tp) and against r1's He, go (tp, fn)
+    assert m.raters["tags_mcc"]["major"] == pytest.approx(_mcc(2, 0, 1, 15))
+    assert m.raters["rater_major_precision"] == 1.0  # each major span lies on the other's error
+    assert m.raters["rater_major_recall"] == pytest.approx(2 / 3)  # go of go; go of He, go
+    assert m.major_fluency_share == 1.0  # both major words lie under r1's fluency error
+    assert "human ceiling" in m.table()
+    # without rater names, or where each segment had one rater (raters taking turns), there is no ceiling to read
+    anonymous = [AnnotatedArticle("a", BAD, "d1", "sysA", False, tuple(ErrorSpan(e.start, e.end, e.severity,
+                                  e.category) for e in errors), items[0].segments, (2, 2))]  # fmt: skip
+    assert article_metrics(anonymous, [outcome]).raters == {}
+    assert "human ceiling" not in article_metrics(anonymous, [outcome]).table()
+    in_turns = [AnnotatedArticle("a", BAD, "d1", "sysA", False, errors, items[0].segments, (1, 1))]
+    assert article_metrics(in_turns, [outcome]).raters == {}
+
+
+def test_flag_confidence_is_measured_against_the_share_of_its_words_on_an_error() -> None:
+    """One flag per rated article: "He go" (both words on the error) at 0.8, "cat sat" (neither) at 0.4; the
+    human article's flag is not rated and not counted."""
+    items, outcomes = _cases()
+    flags = [((24, 29, "major"),), ((4, 11, "minor"),), ((0, 3, "minor"),)]
+    confidence = [(0.8,), (0.4,), (0.9,)]
+    outcomes = [
+        ArticleOutcome(f, o.word_bad, o.fluency, o.predicted_bad, o.decision, o.seconds, None, c, c)
+        for o, f, c in zip(outcomes, flags, confidence, strict=True)
+    ]
+    fc = article_metrics(items, outcomes).flag_calibration
+    assert (fc["flags"], fc["words"]) == (2, 4)
+    assert fc["confidence"] == pytest.approx(0.6) and fc["on_error"] == pytest.approx(0.5)
+    assert fc["ece"] == pytest.approx((0.2 + 0.4) / 2)  # |0.8 - 1| and |0.4 - 0|, one bin each
+    assert fc["word_ece"] == pytest.approx((2 * 0.2 + 2 * 0.4) / 4)
+    assert "ECE per flag" in article_metrics(items, outcomes).table()
+    assert article_metrics(*_cases()).flag_calibration == {}  # no confidences recorded: no row
 
 
 def test_a_bad_line_names_the_file_and_line(tmp_path) -> None:

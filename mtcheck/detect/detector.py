@@ -69,7 +69,8 @@ class Detector:
         self.learned: Tagger | None = None
         self.line_tagger: Tagger | TaggerEnsemble | None = None
         self.lines: LineCalibration | None = None
-        self.confidence_map = ConfidenceMap(None)
+        self.confidence_map = ConfidenceMap(None)  # MT lines: per source language, else pooled
+        self.article_confidence_map = ConfidenceMap(None)  # whole articles
         self._specialists: dict[str, Tagger | TaggerEnsemble] = {}
         self.article_head: ArticleHead | None = None
         # the LM layer whose states the article head reads (set by its training, which runs without a head)
@@ -80,6 +81,10 @@ class Detector:
             self.article_head = ArticleHead(head, lm.device) if head is not None else None
             self.article_layer = head.layer if head is not None else None
             self.line_tagger = self.learned
+            # articles have their own curve (fitted on the dev articles), else the pooled lines' one
+            self.article_confidence_map = ConfidenceMap(
+                self.profile.article_flag_confidence or curve_for(self.profile.flag_confidence, None)
+            )
             self.use_source(source_lang)
 
     @property
@@ -101,7 +106,8 @@ class Detector:
             "article_platt": list(self.profile.article_platt),
             "article_threshold": self.profile.article_threshold,
             "source_lang": self.lines.source_lang,
-            "flag_confidence": "calibrated" if self.profile.flag_confidence else "raw",
+            "flag_confidence": ("calibrated" if self.profile.flag_confidence else "raw")
+            + ("/articles" if self.profile.article_flag_confidence else ""),
         }
 
     def use_source(self, source_lang: str | None) -> None:
@@ -225,7 +231,8 @@ class Detector:
             if n in learned:
                 learned_hits, segment_bad, word_bad, word_major = learned[n]
                 hits[n] = hits[n] + learned_hits
-            flags = [self._graded(group, word_bad, word_major) for group in combine(article, hits[n])]
+            cmap = self.confidence_map if article.source_format == "lines" else self.article_confidence_map
+            flags = [self._graded(group, word_bad, word_major, cmap) for group in combine(article, hits[n])]
             if n in learned and self.lines is not None and article.source_format == "lines":
                 # MT lines: a flag stands when the learned detector agrees (its mean P(BAD) over the span reaches
                 # the line threshold), or it is critical, or it is doubled punctuation. The rules and edit gains
@@ -256,10 +263,14 @@ class Detector:
         return self.profile.article_threshold
 
     def _graded(
-        self, group: HitGroup, word_bad: list[tuple[int, int, float, float]], word_major: list[tuple[int, int, float]]
+        self,
+        group: HitGroup,
+        word_bad: list[tuple[int, int, float, float]],
+        word_major: list[tuple[int, int, float]],
+        cmap: ConfidenceMap,
     ) -> Flag:
-        """A flag: the group with the learned detector's reading of its words, its severity and its calibrated
-        confidence."""
+        """A flag: the group with the learned detector's reading of its words, its severity and its confidence
+        (`cmap`: the curve for MT lines or for articles)."""
         inside = [(p, q) for a, b, p, q in word_bad if a < group.end and b > group.start]
         learned_p = sum(p for p, _q in inside) / len(inside) if inside else None
         pooled = sum(q for _p, q in inside) / len(inside) if inside else None
@@ -271,7 +282,7 @@ class Detector:
             group.end,
             group.text,
             severity(group, pooled, major_p, ladder),
-            max(0.01, self.confidence_map(group.evidence)),
+            max(0.01, cmap(group.evidence)),
             group.reasons,
             evidence=group.evidence,
             learned_p=learned_p,

@@ -57,6 +57,8 @@ class DetectorProfile:
     article_threshold: float  # stricter: articles are mostly well-formed
     by_source: dict[str, SourceProfile] = field(default_factory=dict)
     flag_confidence: dict = field(default_factory=dict)  # isotonic curves per source and pooled
+    # the curve for whole articles (of unknown origin), fitted on the dev articles' raters' spans
+    article_flag_confidence: dict = field(default_factory=dict)
     command: str = ""
 
     @property
@@ -85,6 +87,7 @@ class DetectorProfile:
                 article_threshold=params["article_threshold"],
                 by_source=by_source,
                 flag_confidence=params.get("flag_confidence", {}),
+                article_flag_confidence=params.get("article_flag_confidence", {}),
                 command=params.get("command", ""),
             )
         except (KeyError, TypeError, ValueError) as exc:

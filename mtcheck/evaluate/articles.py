@@ -14,7 +14,10 @@ What it prints (in the spirit of WMT metrics and QE evaluation):
   pairwise accuracy over all pairs of systems);
 - article level: the gate's decisions per quarter of MQM penalty; for human-written articles the share with a
   major or critical flag and the share accepted; AUC of human against MT translations of the same documents;
-- speed: seconds per 1,000 words.
+- speed: seconds per 1,000 words;
+- what the labels allow (MQM files that name their raters): the share of major-error words under a fluency or
+  style error (the rest are errors of meaning, which English alone cannot show), and the human ceiling: one
+  rater's words against the other raters' union, beside mtcheck's word tags against the same labels.
 
 The computation (`article_metrics`) is a pure function of the annotated articles and what mtcheck said of them
 (`ArticleOutcome`), so it is tested on hand-made articles with known answers.
@@ -33,7 +36,7 @@ import numpy as np
 
 from mtcheck.core.codes import Severity
 from mtcheck.core.errors import MtcheckError
-from mtcheck.core.metrics import mcc, pearson, spearman
+from mtcheck.core.metrics import expected_calibration_error, mcc, pearson, spearman
 from mtcheck.core.report import Report
 from mtcheck.core.text import WORD
 
@@ -46,10 +49,19 @@ class ErrorSpan:
     end: int
     severity: str  # minor | major
     category: str  # MQM category, e.g. Fluency/Grammar
+    rater: str = ""  # who marked it (MQM files name each rater)
 
     @property
     def fluency_or_style(self) -> bool:
         return self.category.startswith(("Fluency/", "Style/"))
+
+
+# the word labels: a word is BAD for a kind when a rater's span of that kind covers it
+KINDS: dict[str, Callable[[ErrorSpan], bool]] = {
+    "major": lambda e: e.severity == "major",
+    "all": lambda e: True,
+    "fluency": lambda e: e.fluency_or_style,
+}
 
 
 @dataclass(frozen=True)
@@ -61,6 +73,7 @@ class AnnotatedArticle:
     human: bool
     errors: tuple[ErrorSpan, ...] = ()
     segments: tuple[tuple[int, int, float], ...] = ()  # MQM segments: (start, end, mean penalty per rater)
+    segment_raters: tuple[int, ...] = ()  # how many raters rated each segment (0: not said)
 
     @property
     def rated(self) -> bool:
@@ -83,6 +96,8 @@ class ArticleOutcome:
     decision: str  # accept | quarantine | reject
     seconds: float
     bad_words: tuple[tuple[int, int], ...] | None = None  # the report's word tags: words tagged BAD (None: no tags)
+    flag_evidence: tuple[float, ...] | None = None  # per flag (the order of `flags`): its raw evidence
+    flag_confidence: tuple[float, ...] | None = None  # ... and the calibrated confidence the report shows
 
 
 def load_articles(path: Path, limit: int | None = None, docs: int | None = None) -> list[AnnotatedArticle]:
@@ -99,7 +114,13 @@ def load_articles(path: Path, limit: int | None = None, docs: int | None = None)
             try:
                 item = json.loads(line)
                 errors = tuple(
-                    ErrorSpan(int(e["start"]), int(e["end"]), str(e["severity"]).lower(), str(e.get("category", "")))
+                    ErrorSpan(
+                        int(e["start"]),
+                        int(e["end"]),
+                        str(e["severity"]).lower(),
+                        str(e.get("category", "")),
+                        str(e.get("rater", "")),
+                    )
                     for e in item.get("errors", [])
                 )
                 segments = tuple(
@@ -114,6 +135,7 @@ def load_articles(path: Path, limit: int | None = None, docs: int | None = None)
                         bool(item.get("human", False)),
                         errors,
                         segments,
+                        tuple(int(s.get("raters", 0)) for s in item.get("segments", [])),
                     )
                 )
             except (ValueError, KeyError, TypeError) as e:
@@ -156,6 +178,8 @@ def run_articles(
                 decision,
                 seconds,
                 tuple(report.word_tags.bad()) if report.word_tags is not None else None,
+                tuple(f.evidence for f in report.flags),
+                tuple(f.confidence for f in report.flags),
             )
         )
         if progress:
@@ -199,6 +223,14 @@ class ArticleMetrics:
     human_accepted_share: float | None = None
     auc_human_vs_mt: dict[str, float | None] = field(default_factory=dict)
     seconds_per_1k_words: float | None = None
+    # what English alone can show: the share of major-error words under a fluency/style major error
+    major_fluency_share: float | None = None
+    # the human ceiling (`leave_one_rater_out`): one rater against the others, and the word tags against the same
+    raters: dict = field(default_factory=dict)
+    # the share of major (critical) flags on a rater's major error: what the severity ladder claims
+    on_major_error: dict = field(default_factory=dict)
+    # flag confidence over the flagged words of rated articles: words, mean confidence, share on an error, ECE
+    flag_calibration: dict = field(default_factory=dict)
 
     def table(self) -> str:
         def f(x, fmt="{:.3f}"):
@@ -222,12 +254,49 @@ class ArticleMetrics:
                     " / ".join(f(self.word_tags_mcc.get(k)) for k in ("major", "all", "fluency")),
                 ),
                 (
+                    "major-error words under a fluency/style major error (what English alone shows)",
+                    f(self.major_fluency_share, "{:.1%}"),
+                ),
+            ]
+            r = self.raters
+            if r:
+                rows += [
+                    (
+                        "human ceiling, one rater vs the others' union: word MCC vs major / all / fluency+style",
+                        " / ".join(f(r["rater_mcc"][k]) for k in KINDS),
+                    ),
+                    (
+                        "word tags vs the same leave-one-rater-out labels: major / all / fluency+style",
+                        " / ".join(f(r["tags_mcc"].get(k)) for k in KINDS),
+                    ),
+                    (
+                        "one rater's major spans as flags: precision (on another's error) / recall (others' major)",
+                        f"{f(r['rater_major_precision'])} / {f(r['rater_major_recall'])}",
+                    ),
+                ]
+            fc = self.flag_calibration
+            if fc:
+                rows.append(
+                    (
+                        "flag confidence: mean / share of its words on an error / ECE per flag / per flagged word",
+                        f"{fc['confidence']:.3f} / {fc['on_error']:.3f} / {fc['ece']:.3f} / {f(fc['word_ece'])} "
+                        f"({fc['flags']} flags, {fc['words']} words)",
+                    )
+                )
+            rows += [
+                (
                     "flags: major+ / all",
                     f"{self.flags['major']} / {self.flags['all']}",
                 ),
                 (
                     "precision (on a rater's error): major+ / all",
                     f"{f(self.precision['major'])} / {f(self.precision['all'])}",
+                ),
+                (
+                    "on a rater's major error: major flags / critical flags",
+                    f"{f(self.on_major_error.get('major'))} / {f(self.on_major_error.get('critical'))} "
+                    f"({self.on_major_error.get('flags', {}).get('major', 0)} / "
+                    f"{self.on_major_error.get('flags', {}).get('critical', 0)} flags)",
                 ),
                 (
                     "recall (error words flagged): major+ vs major / all vs all",
@@ -335,20 +404,41 @@ def article_metrics(items: list[AnnotatedArticle], outcomes: list[ArticleOutcome
         all_tagged = all(o.bad_words is not None for _it, o in rated)
         n_flags = {"major": 0, "all": 0}
         on_error = {"major": 0, "all": 0}
+        # the severity ladder's own claim: a major (critical) flag lies on a rater's major error
+        graded = {"major": [0, 0], "critical": [0, 0]}  # [flags of that grade, of them on a major error]
         seg_x: dict[str, list[float]] = {"predicted_bad": [], "expected_bad_words": [], "flagged": [], "words": []}
         seg_y: list[float] = []
+        fluency_major: list[bool] = []
+        word_confidence: list[float] = []  # per word, the highest confidence of a flag over it (0: none)
+        flag_points: list[tuple[float, float]] = []  # per flag: its confidence, the share of its words on an error
+        tags_by_article: list[list[bool] | None] = []
         for it, o in rated:
             spans = _words(it.text)
-            gold["major"] += _covered(spans, ((e.start, e.end) for e in it.errors if e.severity == "major"))
-            gold["all"] += _covered(spans, ((e.start, e.end) for e in it.errors))
-            gold["fluency"] += _covered(spans, ((e.start, e.end) for e in it.errors if e.fluency_or_style))
+            for kind, keep in KINDS.items():
+                gold[kind] += _covered(spans, ((e.start, e.end) for e in it.errors if keep(e)))
+            on_any = gold["all"][-len(spans) :] if spans else []
+            fluency_major += _covered(
+                spans, ((e.start, e.end) for e in it.errors if e.severity == "major" and e.fluency_or_style)
+            )
             major_flags = [(a, b) for a, b, s in o.flags if Severity(s).at_least(Severity.MAJOR)]
             word_flagged = _covered(spans, ((a, b) for a, b, _s in o.flags))
+            if o.flag_confidence is not None:
+                for (fa, fb, _s), c in zip(o.flags, o.flag_confidence, strict=True):
+                    inside = [k for k, (a, b) in enumerate(spans) if a < fb and b > fa]
+                    if inside:
+                        flag_points.append((c, float(np.mean([on_any[k] for k in inside]))))
+                word_confidence += [
+                    max((c for (fa, fb, _s), c in zip(o.flags, o.flag_confidence, strict=True) if a < fb and b > fa),
+                        default=0.0)
+                    for a, b in spans
+                ]  # fmt: skip
             flagged += word_flagged
+            tags_by_article.append(_covered(spans, o.bad_words or ()) if all_tagged else None)
             if all_tagged:
-                tagged += _covered(spans, o.bad_words or ())
+                tagged += tags_by_article[-1]
             flagged_major += _covered(spans, major_flags)
             errors = [(e.start, e.end) for e in it.errors]
+            majors = [(e.start, e.end) for e in it.errors if e.severity == "major"]
             for a, b, s in o.flags:
                 hit = any(a < e and b > st for st, e in errors)
                 n_flags["all"] += 1
@@ -356,6 +446,9 @@ def article_metrics(items: list[AnnotatedArticle], outcomes: list[ArticleOutcome
                 if Severity(s).at_least(Severity.MAJOR):
                     n_flags["major"] += 1
                     on_error["major"] += hit
+                    grade = "critical" if Severity(s) == Severity.CRITICAL else "major"
+                    graded[grade][0] += 1
+                    graded[grade][1] += any(a < e and b > st for st, e in majors)
             for start, end, penalty in it.segments:
                 inside = [k for k, (a, b) in enumerate(spans) if a >= start and b <= end]
                 if not inside:
@@ -370,8 +463,17 @@ def article_metrics(items: list[AnnotatedArticle], outcomes: list[ArticleOutcome
         m.word_mcc = {k: _maybe(mcc, flagged, v) for k, v in gold.items()}
         m.word_mcc_major_flags = _maybe(mcc, flagged_major, gold["major"])
         m.word_tags_mcc = {k: _maybe(mcc, tagged, v) for k, v in gold.items()} if all_tagged else {}
+        m.major_fluency_share = _share(fluency_major, gold["major"])
+        m.raters = leave_one_rater_out([it for it, _o in rated], tags_by_article)
+        if len(word_confidence) == len(gold["all"]):
+            m.flag_calibration = flag_calibration(flag_points, word_confidence, gold["all"])
         m.flags = n_flags
         m.precision = {k: on_error[k] / n_flags[k] if n_flags[k] else None for k in n_flags}
+        m.on_major_error = {
+            "major": graded["major"][1] / graded["major"][0] if graded["major"][0] else None,
+            "critical": graded["critical"][1] / graded["critical"][0] if graded["critical"][0] else None,
+            "flags": {k: v[0] for k, v in graded.items()},
+        }
         m.recall = {
             "major": _share(flagged_major, gold["major"]),
             "all": _share(flagged, gold["all"]),
@@ -421,6 +523,66 @@ def article_metrics(items: list[AnnotatedArticle], outcomes: list[ArticleOutcome
             float(sum(a * w for a, w in aucs) / sum(w for _a, w in aucs)) if aucs else None
         )  # pooled over documents, weighted by their pairs
     return m
+
+
+def flag_calibration(flags: list[tuple[float, float]], word_confidence: list[float], on_error: list[bool]) -> dict:
+    """Flag confidence read as the share of a flag's words under a rater's error (what `detect/confidence.py`
+    calibrates it to): per flag (`flags`: confidence, observed share; a person reads a flag as one unit), the
+    count, mean confidence, mean observed share and expected calibration error (10 bins); and the ECE over the
+    flagged words (each word at the highest confidence of a flag over it), where a long flag weighs its words."""
+    if not flags:
+        return {}
+    c, y = np.asarray([f[0] for f in flags], float), np.asarray([f[1] for f in flags], float)
+    wc, wy = np.asarray(word_confidence, float), np.asarray(on_error, float)
+    flagged = wc > 0
+    return {
+        "flags": len(flags),
+        "confidence": float(c.mean()),
+        "on_error": float(y.mean()),
+        "ece": expected_calibration_error(c, y),
+        "words": int(flagged.sum()),
+        "word_ece": expected_calibration_error(wc[flagged], wy[flagged]) if flagged.any() else None,
+    }
+
+
+def leave_one_rater_out(items: list[AnnotatedArticle], tags: list[list[bool] | None]) -> dict:
+    """The human ceiling of the word figures: in each article with at least two raters, each rater's words against
+    the union of the other raters' words (the label a tool is measured on, less one professional), pooled over
+    raters and articles; mtcheck's word tags (`tags`, per article) against the same labels, so that the two
+    compare; and one rater's major spans read as major flags: the share on another rater's error and the share
+    of the others' major-error words they cover. Only articles whose every segment was rated by several raters
+    count (WMT23 news: three raters each; the TED talks: one rater a segment, raters taking turns). Raters are
+    known by the spans they marked: one who marked nothing in an article is not seen there."""
+    mine_words: dict[str, list[bool]] = {k: [] for k in KINDS}
+    others_words: dict[str, list[bool]] = {k: [] for k in KINDS}
+    tagged: list[bool] = []
+    major_spans = on_error = 0
+    for it, article_tags in zip(items, tags, strict=True):
+        raters = sorted({e.rater for e in it.errors if e.rater})
+        if len(raters) < 2 or not it.segment_raters or min(it.segment_raters) < 2:
+            continue
+        spans = _words(it.text)
+        for rater in raters:
+            mine = [e for e in it.errors if e.rater == rater]
+            others = [e for e in it.errors if e.rater != rater]
+            for kind, keep in KINDS.items():
+                mine_words[kind] += _covered(spans, ((e.start, e.end) for e in mine if keep(e)))
+                others_words[kind] += _covered(spans, ((e.start, e.end) for e in others if keep(e)))
+            if article_tags is not None:
+                tagged += article_tags
+            for e in mine:
+                if e.severity == "major":
+                    major_spans += 1
+                    on_error += any(e.start < x.end and e.end > x.start for x in others)
+    if not mine_words["all"]:
+        return {}
+    with_tags = len(tagged) == len(others_words["all"])
+    return {
+        "rater_mcc": {k: _maybe(mcc, mine_words[k], others_words[k]) for k in KINDS},
+        "tags_mcc": {k: _maybe(mcc, tagged, others_words[k]) for k in KINDS} if with_tags else {},
+        "rater_major_precision": on_error / major_spans if major_spans else None,
+        "rater_major_recall": _share(mine_words["major"], others_words["major"]),
+    }
 
 
 def _score(it: AnnotatedArticle, o: ArticleOutcome, key: str) -> float | None:

@@ -121,9 +121,10 @@ def rows_from_raw(raw: dict[str, list]) -> ArticleRows:
 
 def read_rows(lm: LanguageModel, detector: Detector, path: Path) -> ArticleRows:
     """The head's inputs of every article of a file; what the pass and the tagger give is cached by the
-    file's hash, the model, the tagger's profile and the layer."""
+    file's hash, the model, the tagger's weights (not its profile's calibrations and curves, which the head's
+    inputs do not read) and the layer."""
     digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
-    tagger = detector.profile.sha256[:12] if detector.profile else "none"
+    tagger = f"w{detector.profile.weights.sha256[:12]}" if detector.profile else "none"
     cache = CACHE_DIR / f"article-raw-{path.stem}-{digest}-{lm.name}-{tagger}-L{detector.article_layer}.npz"
     if cache.exists():
         data = np.load(cache, allow_pickle=True)

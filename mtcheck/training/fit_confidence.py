@@ -12,6 +12,13 @@ lines of its train split that no tagger was trained on (`mtcheck eval --skip-tra
     mtcheck eval ../shared/eval/<dev files> --records DIR
     mtcheck eval ../shared/eval/wmt22qe.zh-en.train2021news.jsonl --skip-trained --records DIR
     python -m mtcheck.training.fit_confidence DIR --eval-dir ../shared/eval
+
+Whole articles have a curve of their own (`article_flag_confidence`), fitted the same way on the dev articles
+that raters annotated (a word is wrong when a rater's span covers it): an article's flags come from rules and
+edit gains on mostly well-formed text, not from lines that are each an MT output.
+
+    mtcheck eval --articles ../shared/eval/articles/mqm23-zhen.dev.jsonl --records DIR
+    python -m mtcheck.training.fit_confidence DIR --articles [--measure DEV_DIR]
 """
 
 from __future__ import annotations
@@ -22,10 +29,12 @@ from pathlib import Path
 import click
 import numpy as np
 
-from mtcheck.core.metrics import MIN_BLOCK, calibration_error, isotonic
+from mtcheck.core.metrics import MIN_BLOCK, calibration_error, expected_calibration_error, isotonic
+from mtcheck.core.text import WORD
 from mtcheck.core.types import Flag
 from mtcheck.detect.confidence import ConfidenceMap, curve_for
-from mtcheck.evaluate.data import load, source_of
+from mtcheck.evaluate.articles import load_articles
+from mtcheck.evaluate.data import default_eval_dir, load, source_of
 from mtcheck.evaluate.harness import token_values
 from mtcheck.models import DETECTOR_DIR
 
@@ -91,11 +100,111 @@ def fit(
     return knots
 
 
+def article_flags(records_dir: Path, articles_dir: Path) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """Per rated article of the records (`mtcheck eval --articles --records`): its document, and for each of its
+    flags the raw evidence and the share of its words that a rater's span covers (what its confidence claims).
+    A flag is the unit a person reads: one 170-word decoding loop must not weigh as 170 one-word flags."""
+    out = []
+    for path in sorted(records_dir.glob("*.articles.jsonl")):
+        items = {it.id: it for it in load_articles(articles_dir / f"{path.name.removesuffix('.articles.jsonl')}.jsonl")}
+        for line in path.open(encoding="utf-8"):
+            rec = json.loads(line)
+            item = items[rec["id"]]
+            if not item.rated:
+                continue
+            if rec.get("flag_evidence") is None:
+                raise click.ClickException(f"{path}: records without flag evidence: rerun `mtcheck eval --articles`")
+            evidence, wrong = [], []
+            for (a, b, _s), e in zip(rec["flags"], rec["flag_evidence"], strict=True):
+                words = [m for m in WORD.finditer(item.text) if m.start() < b and m.end() > a]
+                if words:
+                    evidence.append(e)
+                    wrong.append(
+                        np.mean([any(x.start < m.end() and x.end > m.start() for x in item.errors) for m in words])
+                    )
+            out.append((item.doc, np.asarray(evidence, float), np.asarray(wrong, float)))
+    return out
+
+
+def fit_article_curve(flags: list[tuple[str, np.ndarray, np.ndarray]], min_block: int = MIN_BLOCK) -> dict:
+    """Isotonic, flags as the points (at least `min_block` flags per knot)."""
+    x = np.concatenate([e for _d, e, _w in flags]) if flags else np.zeros(0)
+    y = np.concatenate([w for _d, _e, w in flags]) if flags else np.zeros(0)
+    return dict(zip(("x", "y"), isotonic(x, y, min_block), strict=True)) | {"flags": int(len(x))}
+
+
+def fit_articles(records_dir: Path, articles_dir: Path, model: str, measure_dir: Path | None = None) -> None:
+    """The article curve, fitted on the rated articles of `records_dir` and written to the detector's JSON; first
+    measured held out: on the rated articles of `measure_dir` (the dev articles, when the curve is fitted on
+    train ones), else two-fold by document within `records_dir` (the curve fitted on the even documents judges
+    the odd ones' flags and the other way round, so that no MT version of a document judges another)."""
+    flags = article_flags(records_dir, articles_dir)
+    if not any(len(e) for _d, e, _w in flags):
+        raise click.ClickException(f"{records_dir}: no flags in rated articles")
+    if measure_dir is not None:
+        judged = [(ConfidenceMap(fit_article_curve(flags)), article_flags(measure_dir, articles_dir))]
+        how = f"fitted on {records_dir.name}, measured on {measure_dir.name}"
+    else:
+        docs = sorted({d for d, _e, _w in flags})
+        fold = {d: k % 2 for k, d in enumerate(docs)}
+        judged = [
+            (
+                ConfidenceMap(fit_article_curve([f for f in flags if fold[f[0]] != k])),
+                [f for f in flags if fold[f[0]] == k],
+            )
+            for k in (0, 1)
+        ]
+        how = "two-fold by document"
+    raw, calibrated, gold = [], [], []
+    for cmap, part in judged:
+        for _doc, e, w in part:
+            raw += list(e)
+            calibrated += [cmap(v) for v in e]
+            gold += list(w)
+    raw_a, cal_a, gold_a = np.array(raw), np.array(calibrated), np.array(gold)
+    click.echo(
+        f"article flags held out ({how}): {len(gold)} flags, mean share of their words on a rater's error "
+        f"{gold_a.mean():.3f}; ECE {expected_calibration_error(raw_a, gold_a):.3f} (evidence, mean "
+        f"{raw_a.mean():.3f}) -> {expected_calibration_error(cal_a, gold_a):.3f} (calibrated, mean {cal_a.mean():.3f})"
+    )
+    docs_fitted = {d for d, _e, _w in flags}
+    curve = fit_article_curve(flags) | {
+        "articles": len(flags),
+        "documents": len(docs_fitted),
+        "fitted_on": [
+            p.name
+            for p in sorted(records_dir.glob("*.articles.jsonl"))
+            if any(it.rated for it in load_articles(articles_dir / f"{p.name.removesuffix('.articles.jsonl')}.jsonl"))
+        ],
+    }
+    out = DETECTOR_DIR / f"{model}.json"
+    params = json.loads(out.read_text())
+    params["article_flag_confidence"] = curve
+    out.write_text(json.dumps(params, indent=1))
+    click.echo(f"wrote the article confidence curve ({len(curve['x'])} knots) to {out}")
+
+
 @click.command()
 @click.argument("records_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--eval-dir", type=click.Path(exists=True, file_okay=False, path_type=Path), required=True)
+@click.option("--eval-dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None)
 @click.option("--model", default="smollm2-135m", show_default=True)
-def main(records_dir: Path, eval_dir: Path, model: str) -> None:
+@click.option(
+    "--articles",
+    is_flag=True,
+    help="RECORDS_DIR holds article records (`mtcheck eval --articles`): fit the curve for whole articles only.",
+)
+@click.option(
+    "--measure",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="With --articles: article records to measure the curve on (held out), else two-fold by document.",
+)
+def main(records_dir: Path, eval_dir: Path | None, model: str, articles: bool, measure: Path | None) -> None:
+    if articles:
+        fit_articles(records_dir, (eval_dir or default_eval_dir()) / "articles", model, measure)
+        return
+    if eval_dir is None:
+        raise click.UsageError("--eval-dir is needed for line records")
     # Held-out check first: every dev word is judged by a curve that never saw it. A source fitted on dev is
     # checked two-fold (curves fitted on even sentences measured on odd ones and the other way round); a source
     # fitted on train lines is measured on all its dev sentences. Then fit on all and ship that.
