@@ -423,10 +423,8 @@ def article_metrics(items: list[AnnotatedArticle], outcomes: list[ArticleOutcome
             major_flags = [(a, b) for a, b, s in o.flags if Severity(s).at_least(Severity.MAJOR)]
             word_flagged = _covered(spans, ((a, b) for a, b, _s in o.flags))
             if o.flag_confidence is not None:
-                for (fa, fb, _s), c in zip(o.flags, o.flag_confidence, strict=True):
-                    inside = [k for k, (a, b) in enumerate(spans) if a < fb and b > fa]
-                    if inside:
-                        flag_points.append((c, float(np.mean([on_any[k] for k in inside]))))
+                shares = flag_error_shares(spans, on_any, ((a, b) for a, b, _s in o.flags))
+                flag_points += [(c, sh) for c, sh in zip(o.flag_confidence, shares, strict=True) if sh is not None]
                 word_confidence += [
                     max((c for (fa, fb, _s), c in zip(o.flags, o.flag_confidence, strict=True) if a < fb and b > fa),
                         default=0.0)
@@ -523,6 +521,24 @@ def article_metrics(items: list[AnnotatedArticle], outcomes: list[ArticleOutcome
             float(sum(a * w for a, w in aucs) / sum(w for _a, w in aucs)) if aucs else None
         )  # pooled over documents, weighted by their pairs
     return m
+
+
+def flag_error_shares(
+    spans: list[tuple[int, int]], on_error: list[bool], flags: Iterable[tuple[int, int]]
+) -> list[float | None]:
+    """Per flag (start, end), the share of its words (`spans`, each `on_error` or not) under a rater's error: what
+    the flag's confidence claims (None: a flag over no word, a stop alone)."""
+    out = []
+    for start, end in flags:
+        inside = [k for k, (a, b) in enumerate(spans) if a < end and b > start]
+        out.append(float(np.mean([on_error[k] for k in inside])) if inside else None)
+    return out
+
+
+def words_on_error(item: AnnotatedArticle) -> tuple[list[tuple[int, int]], list[bool]]:
+    """The article's words, as the harness splits them, and whether a rater's span covers each."""
+    spans = _words(item.text)
+    return spans, _covered(spans, ((e.start, e.end) for e in item.errors))
 
 
 def flag_calibration(flags: list[tuple[float, float]], word_confidence: list[float], on_error: list[bool]) -> dict:

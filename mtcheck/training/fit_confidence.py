@@ -30,10 +30,9 @@ import click
 import numpy as np
 
 from mtcheck.core.metrics import MIN_BLOCK, calibration_error, expected_calibration_error, isotonic
-from mtcheck.core.text import WORD
 from mtcheck.core.types import Flag
 from mtcheck.detect.confidence import ConfidenceMap, curve_for
-from mtcheck.evaluate.articles import load_articles
+from mtcheck.evaluate.articles import flag_error_shares, load_articles, words_on_error
 from mtcheck.evaluate.data import default_eval_dir, load, source_of
 from mtcheck.evaluate.harness import token_values
 from mtcheck.models import DETECTOR_DIR
@@ -114,15 +113,11 @@ def article_flags(records_dir: Path, articles_dir: Path) -> list[tuple[str, np.n
                 continue
             if rec.get("flag_evidence") is None:
                 raise click.ClickException(f"{path}: records without flag evidence: rerun `mtcheck eval --articles`")
-            evidence, wrong = [], []
-            for (a, b, _s), e in zip(rec["flags"], rec["flag_evidence"], strict=True):
-                words = [m for m in WORD.finditer(item.text) if m.start() < b and m.end() > a]
-                if words:
-                    evidence.append(e)
-                    wrong.append(
-                        np.mean([any(x.start < m.end() and x.end > m.start() for x in item.errors) for m in words])
-                    )
-            out.append((item.doc, np.asarray(evidence, float), np.asarray(wrong, float)))
+            shares = flag_error_shares(*words_on_error(item), ((a, b) for a, b, _s in rec["flags"]))
+            points = [(e, w) for e, w in zip(rec["flag_evidence"], shares, strict=True) if w is not None]
+            out.append(
+                (item.doc, np.asarray([e for e, _w in points], float), np.asarray([w for _e, w in points], float))
+            )
     return out
 
 
