@@ -13,9 +13,10 @@ lines of its train split that no tagger was trained on (`mtcheck eval --skip-tra
     mtcheck eval ../shared/eval/wmt22qe.zh-en.train2021news.jsonl --skip-trained --records DIR
     python -m mtcheck.training.fit_confidence DIR --eval-dir ../shared/eval
 
-Whole articles have a curve of their own (`article_flag_confidence`), fitted the same way on the dev articles
-that raters annotated (a word is wrong when a rater's span covers it): an article's flags come from rules and
-edit gains on mostly well-formed text, not from lines that are each an MT output.
+Whole articles have a curve of their own (`article_flag_confidence`), fitted on the dev articles that raters
+annotated, a flag as the point (its evidence against the share of its words under a rater's span): an
+article's flags come from rules and edit gains on mostly well-formed text, not from lines that are each an MT
+output.
 
     mtcheck eval --articles ../shared/eval/articles/mqm23-zhen.dev.jsonl --records DIR
     python -m mtcheck.training.fit_confidence DIR --articles [--measure DEV_DIR]
@@ -121,10 +122,10 @@ def article_flags(records_dir: Path, articles_dir: Path) -> list[tuple[str, np.n
     return out
 
 
-def fit_article_curve(flags: list[tuple[str, np.ndarray, np.ndarray]], min_block: int = MIN_BLOCK) -> dict:
-    """Isotonic, flags as the points (at least `min_block` flags per knot)."""
-    x = np.concatenate([e for _d, e, _w in flags]) if flags else np.zeros(0)
-    y = np.concatenate([w for _d, _e, w in flags]) if flags else np.zeros(0)
+def fit_article_curve(articles: list[tuple[str, np.ndarray, np.ndarray]], min_block: int = MIN_BLOCK) -> dict:
+    """Isotonic over the flags of `articles` (`article_flags`), at least `min_block` flags per knot."""
+    x = np.concatenate([e for _d, e, _w in articles]) if articles else np.zeros(0)
+    y = np.concatenate([w for _d, _e, w in articles]) if articles else np.zeros(0)
     return dict(zip(("x", "y"), isotonic(x, y, min_block), strict=True)) | {"flags": int(len(x))}
 
 
@@ -133,19 +134,19 @@ def fit_articles(records_dir: Path, articles_dir: Path, model: str, measure_dir:
     measured held out: on the rated articles of `measure_dir` (the dev articles, when the curve is fitted on
     train ones), else two-fold by document within `records_dir` (the curve fitted on the even documents judges
     the odd ones' flags and the other way round, so that no MT version of a document judges another)."""
-    flags = article_flags(records_dir, articles_dir)
-    if not any(len(e) for _d, e, _w in flags):
+    articles = article_flags(records_dir, articles_dir)
+    if not any(len(e) for _d, e, _w in articles):
         raise click.ClickException(f"{records_dir}: no flags in rated articles")
     if measure_dir is not None:
-        judged = [(ConfidenceMap(fit_article_curve(flags)), article_flags(measure_dir, articles_dir))]
+        judged = [(ConfidenceMap(fit_article_curve(articles)), article_flags(measure_dir, articles_dir))]
         how = f"fitted on {records_dir.name}, measured on {measure_dir.name}"
     else:
-        docs = sorted({d for d, _e, _w in flags})
+        docs = sorted({d for d, _e, _w in articles})
         fold = {d: k % 2 for k, d in enumerate(docs)}
         judged = [
             (
-                ConfidenceMap(fit_article_curve([f for f in flags if fold[f[0]] != k])),
-                [f for f in flags if fold[f[0]] == k],
+                ConfidenceMap(fit_article_curve([a for a in articles if fold[a[0]] != k])),
+                [a for a in articles if fold[a[0]] == k],
             )
             for k in (0, 1)
         ]
@@ -162,10 +163,9 @@ def fit_articles(records_dir: Path, articles_dir: Path, model: str, measure_dir:
         f"{gold_a.mean():.3f}; ECE {expected_calibration_error(raw_a, gold_a):.3f} (evidence, mean "
         f"{raw_a.mean():.3f}) -> {expected_calibration_error(cal_a, gold_a):.3f} (calibrated, mean {cal_a.mean():.3f})"
     )
-    docs_fitted = {d for d, _e, _w in flags}
-    curve = fit_article_curve(flags) | {
-        "articles": len(flags),
-        "documents": len(docs_fitted),
+    curve = fit_article_curve(articles) | {
+        "articles": len(articles),
+        "documents": len({d for d, _e, _w in articles}),
         "fitted_on": [
             p.name
             for p in sorted(records_dir.glob("*.articles.jsonl"))
