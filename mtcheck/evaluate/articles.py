@@ -229,7 +229,7 @@ class ArticleMetrics:
     raters: dict = field(default_factory=dict)
     # the share of major (critical) flags on a rater's major error: what the severity ladder claims
     on_major_error: dict = field(default_factory=dict)
-    # flag confidence over the flagged words of rated articles: words, mean confidence, share on an error, ECE
+    # flag confidence in rated articles (`flag_calibration`): per flag and per flagged word, against the raters
     flag_calibration: dict = field(default_factory=dict)
 
     def table(self) -> str:
