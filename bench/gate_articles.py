@@ -26,7 +26,13 @@ from mtcheck.core.text import WORD  # noqa: E402
 from mtcheck.evaluate.articles import load_articles  # noqa: E402
 
 # score -> True when a high value is bad
-SCORES = {"predicted_bad": True, "fluency": False, "major_per_1k": True, "critical": True}
+SCORES = {
+    "predicted_bad": True,
+    "bad_words_per_sentence": True,
+    "fluency": False,
+    "major_per_1k": True,
+    "critical": True,
+}
 
 
 def article_scores(row: dict, words: int) -> dict[str, float | None]:
@@ -34,6 +40,7 @@ def article_scores(row: dict, words: int) -> dict[str, float | None]:
     major = sum(1 for s in severities if s.at_least(Severity.MAJOR))
     return {
         "predicted_bad": row["predicted_bad"],
+        "bad_words_per_sentence": row.get("bad_words_per_sentence"),
         "fluency": row["fluency"],
         "major_per_1k": 1000 * major / words if words else None,
         "critical": float(sum(1 for s in severities if s == Severity.CRITICAL)),

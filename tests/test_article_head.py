@@ -114,6 +114,33 @@ def test_unrated_word_tags_leave_major_and_fluency_unknown():
     assert labels[:, 0].tolist() == [0, 1, 0] and np.isnan(labels[:, 1:]).all()
 
 
+def test_post_edits_are_clean_articles_with_major_and_fluency_unknown(tmp_path, monkeypatch):
+    """A pseudo-article of post-edits: 15 consecutive human-corrected sentences (a headline, then paragraphs of
+    three), one file per pair's first runs; every word OK, its major and fluency outputs masked."""
+    import json
+
+    from mtcheck.evaluate.articles import load_articles
+    from mtcheck.training import article_head
+    from mtcheck.training.article_head import POST_EDIT, _labels, post_edits_file
+
+    monkeypatch.setattr(article_head, "CACHE_DIR", tmp_path / "cache")
+    for src in ("si", "ne"):
+        with open(tmp_path / f"mlqe-pe.{src}-en.train.jsonl", "w", encoding="utf-8") as f:
+            for i in range(40):  # two whole runs of 15 and a part run, which is left out
+                f.write(json.dumps({"pe_tok": f"{src.upper()} sentence {i} , it said ."}) + "\n")
+    path = post_edits_file(tmp_path, ("si", "ne"), 3)
+    items = load_articles(path)
+    assert [it.id for it in items] == ["pe-si-0", "pe-si-1", "pe-ne-0", "pe-ne-1"]
+    first = items[0]
+    assert first.who == POST_EDIT and first.human and not first.errors
+    paragraphs = first.text.split("\n\n")
+    assert paragraphs[0] == "SI sentence 0, it said."
+    assert len(paragraphs) == 6 and paragraphs[1].startswith("SI sentence 1, it said. SI sentence 2")
+    assert items[1].text.startswith("SI sentence 15,")
+    labels = _labels(first, [(0, 2), (3, 11)])
+    assert labels[:, 0].tolist() == [0, 0] and np.isnan(labels[:, 1:]).all()
+
+
 def _rows(logits: list[np.ndarray], labels: list[np.ndarray]):
     from mtcheck.training.article_head import ArticleRows
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -77,6 +78,11 @@ def test_report_records_model_settings_and_scores(seed_reports):
     assert 0 <= scores["fluency"] <= 100 and scores["mean_surprisal"] > 0
     assert 0 < scores["flagged_share"] < 0.5
     assert scores["flags"] == len(report["flags"]) == scores["critical"] + scores["major"] + scores["minor"]
+    # the score head that the gate reads: named in the signature, its expected errors per sentence reported
+    raw = (ROOT / "models" / "detector" / "smollm2-135m.article-score.json").read_bytes()
+    assert json.loads(raw)["role"] == "article-score"
+    assert f"|score:{hashlib.sha256(raw).hexdigest()[:12]}|" in report["settings"]["signature"]
+    assert scores["bad_words_per_sentence"] > 0
     kinds = {s["kind"] for s in report["segments"]}
     assert {"title", "sentence", "boilerplate"} <= kinds
     for seg in report["segments"]:

@@ -147,3 +147,26 @@ def test_the_article_p_bad_is_a_mean_over_words_with_the_headline_aside():
     headline_only = text_article("Talks end badly", path="h.txt", id="h")
     assert article_predicted_bad(headline_only, Detection([], [0.9], word_bad[:3])) == pytest.approx(0.9)
     assert article_predicted_bad(article, Detection([], [0.9, 0.1, 0.7])) == pytest.approx(0.5667)  # no words
+
+
+def test_bad_words_per_sentence_is_the_score_heads_expected_count_per_body_sentence():
+    """Summed over the words of each body sentence, averaged over the sentences: the headline aside; none
+    without a score head."""
+    import re
+
+    from mtcheck.detect.detector import Detection
+    from mtcheck.reading import text_article
+    from mtcheck.report.build import article_bad_words_per_sentence
+
+    text = "Talks end badly\n\nThe sides met on Wednesday in Vienna. It failed."
+    article = text_article(text, path="t.txt", id="t")
+    p = {0: 0.9, 1: 0.1, 2: 0.8}  # per segment: the headline, 7 words, 2 words
+    word_score = [
+        (s.start + m.start(), s.start + m.end(), p[n])
+        for n, s in enumerate(article.segments)
+        for m in re.finditer(r"\w+", text[s.start : s.end])
+    ]
+    detection = Detection([], [None] * 3, word_score=word_score)
+    # (7 x 0.1 + 2 x 0.8) / 2 sentences = 1.15; the headline's 3 x 0.9 left out
+    assert article_bad_words_per_sentence(article, detection) == pytest.approx(1.15)
+    assert article_bad_words_per_sentence(article, Detection([], [None] * 3)) is None

@@ -39,10 +39,19 @@ def _cases() -> tuple[list[AnnotatedArticle], list[ArticleOutcome]]:
     ]
     outcomes = [
         ArticleOutcome(
-            ((24, 29, "major"),), _words_of(BAD, 0, 23, 0.1) + _words_of(BAD, 24, 35, 0.8), 50.0, 0.6, "quarantine", 1.0
+            ((24, 29, "major"),),
+            _words_of(BAD, 0, 23, 0.1) + _words_of(BAD, 24, 35, 0.8),
+            50.0,
+            0.6,
+            "quarantine",
+            1.0,
+            bad_words_per_sentence=1.5,
         ),
-        ArticleOutcome((), _words_of(GOOD, 0, 36, 0.1), 90.0, 0.1, "accept", 1.0),
-        ArticleOutcome(((0, 3, "minor"),), _words_of(GOOD, 0, 36, 0.05), 95.0, 0.05, "accept", 1.0),
+        ArticleOutcome((), _words_of(GOOD, 0, 36, 0.1), 90.0, 0.1, "accept", 1.0, bad_words_per_sentence=0.4),
+        # the score head reads the human translation as worse than sysB: the AUC says so
+        ArticleOutcome(
+            ((0, 3, "minor"),), _words_of(GOOD, 0, 36, 0.05), 95.0, 0.05, "accept", 1.0, bad_words_per_sentence=0.5
+        ),
     ]
     return items, outcomes
 
@@ -61,13 +70,16 @@ def test_the_article_figures_on_known_answers() -> None:
     assert m.segment_pearson == pytest.approx(
         {"predicted_bad": 1.0, "expected_bad_words": 0.98910, "flagged": 1.0, "words": -((1 / 3) ** 0.5)}, abs=1e-5
     )
-    assert m.systems == 2 and m.system_pairwise == {"predicted_bad": 1.0, "fluency": 1.0}
+    assert m.systems == 2
+    assert m.system_pairwise == {"predicted_bad": 1.0, "fluency": 1.0, "bad_words_per_sentence": 1.0}
     # two rated articles: the cleaner in the second quarter, the worse in the fourth
     assert [sum(q.values()) for q in m.gate_by_quarter] == [0, 1, 0, 1]
     assert m.gate_by_quarter[3]["quarantine"] == 1 and m.gate_by_quarter[1]["accept"] == 1
     assert (m.human_articles, m.human_major_share, m.human_accepted_share) == (1, 0.0, 1.0)
     # both MT versions read worse than the human one, except sysB's major density, tied with it at 0
-    assert m.auc_human_vs_mt == pytest.approx({"predicted_bad": 1.0, "fluency": 1.0, "major_density": 0.75})
+    assert m.auc_human_vs_mt == pytest.approx(
+        {"predicted_bad": 1.0, "fluency": 1.0, "bad_words_per_sentence": 0.5, "major_density": 0.75}
+    )
     assert m.seconds_per_1k_words == pytest.approx(3000 / 27)
     line = next(x for x in m.table().splitlines() if x.startswith("word MCC, all flags"))
     assert line.endswith("  1.000 / 1.000 / 1.000")

@@ -25,6 +25,7 @@ from mtcheck.gate.filters import (
     ACCEPT,
     QUARANTINE,
     REJECT,
+    bad_words_per_sentence,
     boilerplate_only,
     critical_flags,
     decide,
@@ -202,6 +203,27 @@ def test_flag_density_and_predicted_bad() -> None:
     reason = predicted_bad(report_of(predicted=0.5), POLICY)
     assert reason and reason.decision == QUARANTINE and reason.code == "predicted-bad"
     assert predicted_bad(report_of(predicted=0.2), POLICY) is None
+
+
+def test_bad_words_per_sentence_holds_back_what_reads_as_machine_translation_with_errors(tmp_path: Path) -> None:
+    """The score head's expected words in error per sentence, against the policy's limit; no score, no opinion."""
+    limit = DEFAULTS["bad_words_per_sentence"]["quarantine_above"]
+    report = report_of(flags=[flag("government", "major")])
+
+    def scored(value):
+        return replace(report, scores=replace(report.scores, bad_words_per_sentence=value))
+
+    reason = bad_words_per_sentence(scored(limit + 0.5), POLICY)
+    assert reason and reason.decision == QUARANTINE and reason.code == "bad-words-per-sentence"
+    assert f"{limit + 0.5:.1f} words in error expected per sentence" in reason.message
+    assert "“government” (major)" in reason.message
+    assert bad_words_per_sentence(scored(limit), POLICY) is None  # strictly above
+    assert bad_words_per_sentence(scored(None), POLICY) is None
+    assert decide(scored(limit + 0.5), POLICY)[0] == QUARANTINE
+    (tmp_path / "strict.toml").write_text("[bad_words_per_sentence]\nreject_above = 1.0\n")
+    assert bad_words_per_sentence(scored(1.5), load_policy(tmp_path / "strict.toml")).decision == REJECT
+    (tmp_path / "off.toml").write_text("[bad_words_per_sentence]\nquarantine_above = false\n")
+    assert bad_words_per_sentence(scored(limit + 5), load_policy(tmp_path / "off.toml")) is None
 
 
 def test_decision_is_the_most_severe() -> None:

@@ -39,6 +39,9 @@ class Scores:
     critical: int
     major: int
     minor: int
+    # the score head's expected words in error per sentence, headline aside: the article's score against human
+    # English, which the gate reads (None without a score head)
+    bad_words_per_sentence: float | None = None
 
     def count(self, severity: Severity | str) -> int:
         return getattr(self, str(severity))
@@ -173,6 +176,7 @@ class Report:
                 predicted_bad=s.get("predicted_bad"),
                 flags=s.get("flags", len(flags)),
                 **{k: s.get(k, n) for k, n in counts.items()},
+                bad_words_per_sentence=s.get("bad_words_per_sentence"),
             )
             segments = tuple(
                 SegmentScore(

@@ -9,6 +9,11 @@ compares with the article's own, whether it was seen before in the article (a na
 new), how its sentence and the sentences around it read. Three outputs: P(error), P(major error), P(fluency or
 style error), each calibrated on the dev articles (Platt). Ships as `models/detector/<model>.article.json` (its
 settings, calibrations and thresholds, the weights' sha256) and `<model>.article.safetensors`.
+
+A second head of the same kind, the **score head** (`<model>.article-score.json`), is trained on the same
+articles and also on human-corrected English labelled clean (post-edits). It gives the article's score against
+human English (expected words in error per sentence), which the gate reads; the first head keeps the word tags
+and flags, which the post-edits would blunt (docs/results.md, session 31).
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from mtcheck.models import DETECTOR_DIR
 from mtcheck.signals.features import FEATURE_NAMES
 
 OUTPUTS = ("error", "major", "fluency")
+TAG_HEAD, SCORE_HEAD = "article", "article-score"  # the two heads' roles, as their files name them
 _S_MAX = FEATURE_NAMES.index("s_max")
 _EXCESS = FEATURE_NAMES.index("excess_max")
 DOC_FEATURES = (
@@ -135,8 +141,8 @@ class ArticleHeadProfile:
     params: dict
 
     @classmethod
-    def for_model(cls, model_name: str) -> ArticleHeadProfile | None:
-        path = DETECTOR_DIR / f"{model_name}.article.json"
+    def for_model(cls, model_name: str, role: str = TAG_HEAD) -> ArticleHeadProfile | None:
+        path = DETECTOR_DIR / f"{model_name}.{role}.json"
         if not path.exists():
             return None
         raw = path.read_bytes()

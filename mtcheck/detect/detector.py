@@ -9,11 +9,19 @@ import numpy as np
 
 from mtcheck.core.article import Article
 from mtcheck.core.codes import Code, Severity
+from mtcheck.core.errors import MtcheckError
 from mtcheck.core.metrics import platt as platt_scale
 from mtcheck.core.signature import Signature
 from mtcheck.core.text import FUNCTION_WORDS
 from mtcheck.core.types import Flag, Hit
-from mtcheck.detect.article_head import ArticleHead, ArticleHeadProfile, SentenceInputs, article_inputs, state_rows
+from mtcheck.detect.article_head import (
+    SCORE_HEAD,
+    ArticleHead,
+    ArticleHeadProfile,
+    SentenceInputs,
+    article_inputs,
+    state_rows,
+)
 from mtcheck.detect.confidence import ConfidenceMap, curve_for
 from mtcheck.detect.profile import DetectorProfile, WeightsFile
 from mtcheck.detect.severity import LADDER, HitGroup, combine, severity
@@ -37,6 +45,8 @@ class Detection:
     word_bad: list[tuple[int, int, float, float]] = field(default_factory=list)  # (start, end, P(BAD), pooled)
     word_major: list[tuple[int, int, float]] = field(default_factory=list)  # article head: (start, end, P(major))
     word_threshold: float | None = None  # P(BAD) from which a word is tagged BAD (the report's word tags)
+    # the score head (trained also on human-corrected English as clean): (start, end, P(error)) per word
+    word_score: list[tuple[int, int, float]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -73,6 +83,7 @@ class Detector:
         self.article_confidence_map = ConfidenceMap(None)  # whole articles
         self._specialists: dict[str, Tagger | TaggerEnsemble] = {}
         self.article_head: ArticleHead | None = None
+        self.score_head: ArticleHead | None = None  # the article's score against human English (article_head.py)
         # the LM layer whose states the article head reads (set by its training, which runs without a head)
         self.article_layer: int | None = None
         if lm is not None and self.profile is not None:
@@ -80,6 +91,10 @@ class Detector:
             head = ArticleHeadProfile.for_model(lm.name) if use_article_head else None
             self.article_head = ArticleHead(head, lm.device) if head is not None else None
             self.article_layer = head.layer if head is not None else None
+            score = ArticleHeadProfile.for_model(lm.name, SCORE_HEAD) if head is not None else None
+            if score is not None and score.layer != self.article_layer:
+                raise MtcheckError(f"{score.path}: reads LM layer {score.layer}, the article head {head.layer}")
+            self.score_head = ArticleHead(score, lm.device) if score is not None else None
             self.line_tagger = self.learned
             # articles have their own curve (fitted on the dev articles), else the pooled lines' one
             self.article_confidence_map = ConfidenceMap(
@@ -185,6 +200,7 @@ class Detector:
             ("source", source),
             ("confidence", meta.get("flag_confidence", "raw")),
             *((("article", self.article_head.profile.sha256[:12]),) if self.article_head is not None else ()),
+            *((("score", self.score_head.profile.sha256[:12]),) if self.score_head is not None else ()),
             ("severity", LADDER),
         )
 
@@ -228,8 +244,9 @@ class Detector:
             segment_bad: list[float | None] = [None] * len(article.segments)
             word_bad: list[tuple[int, int, float, float]] = []
             word_major: list[tuple[int, int, float]] = []
+            word_score: list[tuple[int, int, float]] = []
             if n in learned:
-                learned_hits, segment_bad, word_bad, word_major = learned[n]
+                learned_hits, segment_bad, word_bad, word_major, word_score = learned[n]
                 hits[n] = hits[n] + learned_hits
             cmap = self.confidence_map if article.source_format == "lines" else self.article_confidence_map
             flags = [self._graded(group, word_bad, word_major, cmap) for group in combine(article, hits[n])]
@@ -247,7 +264,7 @@ class Detector:
                     or f.severity == Severity.CRITICAL
                     or any(h.code in _KEPT_ON_LINES for h in f.hits)
                 ]
-            out.append(Detection(flags, segment_bad, word_bad, word_major, self.word_threshold(article)))
+            out.append(Detection(flags, segment_bad, word_bad, word_major, self.word_threshold(article), word_score))
         return out
 
     def word_threshold(self, article: Article) -> float | None:
@@ -294,7 +311,8 @@ class Detector:
         self, articles: list[Article], scores: list[ArticleScores], hits: list[list[Hit]], numbers: list[int]
     ) -> dict[int, tuple]:
         """Runs of words whose calibrated P(BAD) reaches the threshold chosen on dev become hits; per article
-        number: (hits, mean P(BAD) per segment, (start, end, P(BAD), pooled P(BAD)) per word).
+        number: (hits, mean P(BAD) per segment, (start, end, P(BAD), pooled P(BAD)) per word, the article head's
+        (start, end, P(major)) per word, the score head's (start, end, P(error)) per word).
 
         MT output lines (line mode) use the threshold that maximises MCC on dev; articles, which are mostly
         well-formed, use the stricter one at which learned flags were right 60% of the time on dev. In articles
@@ -303,7 +321,7 @@ class Detector:
         them: there a mistranslated name or wrong punctuation is an error the annotators mark."""
         assert self.learned is not None and self.profile is not None and self.lines is not None
         todo = self._segment_rows(articles, scores, [hits[n] for n in numbers])
-        out: dict[int, tuple] = {numbers[k]: ([], [None] * len(a.segments), [], []) for k, a in enumerate(articles)}
+        out: dict[int, tuple] = {numbers[k]: ([], [None] * len(a.segments), [], [], []) for k, a in enumerate(articles)}
         for lines in (False, True):
             mine = [t for t in todo if (articles[t[0]].source_format == "lines") == lines]
             if mine:
@@ -370,10 +388,12 @@ class Detector:
             threshold = self.article_head.profile.thresholds["flag"]  # type: ignore[union-attr]
         for row, ((k, n, spans, _f), z, zp) in enumerate(zip(todo, logits, pooled_logits, strict=True)):
             article = articles[k]
-            hits, segment_bad, word_bad, word_major = out[numbers[k]]
+            hits, segment_bad, word_bad, word_major, word_score = out[numbers[k]]
             if head is not None:
-                probs, majors = head[row]
+                probs, majors, scored = head[row]
                 word_major += [(a, b, float(m)) for (a, b), m in zip(spans, majors, strict=True)]
+                if scored is not None:
+                    word_score += [(a, b, float(q)) for (a, b), q in zip(spans, scored, strict=True)]
             else:
                 probs = platt_scale(z, list(platt))
             segment_bad[n] = round(float(probs.mean()), 4)
@@ -404,9 +424,10 @@ class Detector:
                     hits.append(Hit(start, end, Code.LEARNED, message, p, LEARNED_WEIGHT, score=round(p, 3)))
                     run = []
 
-    def _article_head_probs(self, articles, scores, todo, logits) -> list[tuple[np.ndarray, np.ndarray]] | None:
+    def _article_head_probs(self, articles, scores, todo, logits) -> list[tuple] | None:
         """Per row of `todo` (segments of articles), the article head's calibrated P(error) and P(major) of its
-        words; None without a head. The head reads each article whole (its sentences in order)."""
+        words and the score head's P(error) (None without one); None without a head. The heads read each
+        article whole (its sentences in order)."""
         if self.article_head is None:
             return None
         by_article: dict[int, list[int]] = {}
@@ -415,11 +436,14 @@ class Detector:
         out: list = [None] * len(todo)
         for k, rows in by_article.items():
             sentences = [self._sentence_inputs(articles[k], scores[k], *todo[r][1:], logits[r]) for r in rows]
-            probs = self.article_head.predict(article_inputs(articles[k].text, sentences), state_rows(sentences))
+            inputs, states = article_inputs(articles[k].text, sentences), state_rows(sentences)
+            probs = self.article_head.predict(inputs, states)
+            score = self.score_head.predict(inputs, states)["error"] if self.score_head is not None else None
             at = 0
             for r, s in zip(rows, sentences, strict=True):
                 w = len(s.spans)
-                out[r] = (probs["error"][at : at + w], probs["major"][at : at + w])
+                part = slice(at, at + w)
+                out[r] = (probs["error"][part], probs["major"][part], score[part] if score is not None else None)
                 at += w
         return out
 

@@ -40,7 +40,8 @@ from mtcheck.core.metrics import expected_calibration_error, mcc, pearson, spear
 from mtcheck.core.report import Report
 from mtcheck.core.text import WORD
 
-BADNESS = ("predicted_bad", "fluency")  # article scores ranked against MQM: higher is worse (fluency negated)
+# article scores ranked against MQM: higher is worse (fluency negated); the last, the score head's (None without)
+BADNESS = ("predicted_bad", "fluency", "bad_words_per_sentence")
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,7 @@ class ArticleOutcome:
     bad_words: tuple[tuple[int, int], ...] | None = None  # the report's word tags: words tagged BAD (None: no tags)
     flag_evidence: tuple[float, ...] | None = None  # per flag (the order of `flags`): its raw evidence
     flag_confidence: tuple[float, ...] | None = None  # ... and the calibrated confidence the report shows
+    bad_words_per_sentence: float | None = None  # the score head's expected words in error per sentence
 
 
 def load_articles(path: Path, limit: int | None = None, docs: int | None = None) -> list[AnnotatedArticle]:
@@ -180,6 +182,7 @@ def run_articles(
                 tuple(report.word_tags.bad()) if report.word_tags is not None else None,
                 tuple(f.evidence for f in report.flags),
                 tuple(f.confidence for f in report.flags),
+                report.scores.bad_words_per_sentence,
             )
         )
         if progress:
@@ -312,12 +315,12 @@ class ArticleMetrics:
             if self.systems >= 2:
                 rows += [
                     (
-                        f"systems ({self.systems}): Spearman, P(BAD) / fluency",
-                        " / ".join(f(self.system_spearman[k]) for k in BADNESS),
+                        f"systems ({self.systems}): Spearman, P(BAD) / fluency / bad words per sentence",
+                        " / ".join(f(self.system_spearman.get(k)) for k in BADNESS),
                     ),
                     (
-                        "systems: pairwise accuracy, P(BAD) / fluency",
-                        " / ".join(f(self.system_pairwise[k]) for k in BADNESS),
+                        "systems: pairwise accuracy, P(BAD) / fluency / bad words per sentence",
+                        " / ".join(f(self.system_pairwise.get(k)) for k in BADNESS),
                     ),
                 ]
             for q, counts in enumerate(self.gate_by_quarter):
@@ -334,7 +337,8 @@ class ArticleMetrics:
         if any(v is not None for v in self.auc_human_vs_mt.values()):
             rows.append(
                 (
-                    "AUC, MT worse than human (same documents): P(BAD) / fluency / major density",
+                    "AUC, MT worse than human (same documents): P(BAD) / fluency / bad words per sentence / major "
+                    "density",
                     " / ".join(f(self.auc_human_vs_mt[k]) for k in (*BADNESS, "major_density")),
                 )
             )
@@ -386,7 +390,7 @@ def _pairwise(x: list[float], y: list[float]) -> float | None:
 def _badness(outcome: ArticleOutcome, key: str) -> float | None:
     if key == "fluency":
         return None if outcome.fluency is None else -outcome.fluency
-    return outcome.predicted_bad
+    return getattr(outcome, key)
 
 
 def article_metrics(items: list[AnnotatedArticle], outcomes: list[ArticleOutcome]) -> ArticleMetrics:
@@ -486,6 +490,8 @@ def article_metrics(items: list[AnnotatedArticle], outcomes: list[ArticleOutcome
         if m.systems >= 2:
             penalty = [float(np.mean([it.penalty for it, _o in pairs])) for pairs in by_system.values()]
             for key in BADNESS:
+                if all(_badness(o, key) is None for _it, o in rated):
+                    continue  # no such score (a check without the score head, a cached pass without fluency)
                 score = [
                     float(np.mean([b for _it, o in pairs if (b := _badness(o, key)) is not None] or [0.0]))
                     for pairs in by_system.values()

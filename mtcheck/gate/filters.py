@@ -181,22 +181,44 @@ def flag_density(report: Report, policy: Policy) -> GateReason | None:
     return KEEP
 
 
-def predicted_bad(report: Report, policy: Policy) -> GateReason | None:
-    value = report.scores.predicted_bad
+def _above(
+    report: Report, policy: Policy, section: str, value: float | None, code: str, says: Callable[[float, float], str]
+) -> GateReason | None:
+    """Reject or quarantine when an article score is above the section's limits, quoting the worst flags."""
     if value is None:
         return KEEP
     quote = policy.get("reasons", "quote_flags") or 0
     for decision, key in ((REJECT, "reject_above"), (QUARANTINE, "quarantine_above")):
-        limit = policy.get("predicted_bad", key)
+        limit = policy.get(section, key)
         if not _off(limit) and value > limit:
             spans = _quote(report.flags, quote)
-            return GateReason(
-                decision,
-                "predicted-bad",
-                f"the detector expects {value:.0%} of words to be wrong (limit {limit:.0%})"
-                + (f": {spans}" if spans else ""),
-            )
+            return GateReason(decision, code, says(value, limit) + (f": {spans}" if spans else ""))
     return KEEP
+
+
+def predicted_bad(report: Report, policy: Policy) -> GateReason | None:
+    return _above(
+        report,
+        policy,
+        "predicted_bad",
+        report.scores.predicted_bad,
+        "predicted-bad",
+        lambda v, limit: f"the detector expects {v:.0%} of words to be wrong (limit {limit:.0%})",
+    )
+
+
+def bad_words_per_sentence(report: Report, policy: Policy) -> GateReason | None:
+    return _above(
+        report,
+        policy,
+        "bad_words_per_sentence",
+        report.scores.bad_words_per_sentence,
+        "bad-words-per-sentence",
+        lambda v, limit: (
+            f"the article reads like machine translation with errors: {v:.1f} words in error "
+            f"expected per sentence (limit {limit:.1f}; human-written news reads lower)"
+        ),
+    )
 
 
 CHECKS: tuple[Check, ...] = (
@@ -207,6 +229,7 @@ CHECKS: tuple[Check, ...] = (
     critical_flags,
     flag_density,
     predicted_bad,
+    bad_words_per_sentence,
 )
 
 
@@ -232,6 +255,7 @@ def scores_of(report: Report) -> dict:
     return {
         "fluency": s.fluency,
         "predicted_bad": s.predicted_bad,
+        "bad_words_per_sentence": s.bad_words_per_sentence,
         "words": words(report),
         "flags": s.flags,
         "critical": s.critical,

@@ -20,6 +20,7 @@ from mtcheck.evaluate.data import EvalItem, load
 SCORES: dict[str, bool] = {
     "fluency": False,
     "predicted_bad": True,
+    "bad_words_per_sentence": True,
     "critical": True,
     "major": True,
     "flags": True,

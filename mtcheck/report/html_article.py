@@ -144,6 +144,18 @@ def _word_tag(piece_html: str, a: int, b: int, tagged: list[tuple[int, int, floa
     return f'<span class="wt" title="word tag: P(BAD) {tagged[k][2]:.2f}">{piece_html}</span>'
 
 
+def _bad_words_per_sentence(report: Report) -> str:
+    """The article's score against human English, the one the gate reads (absent without a score head)."""
+    value = report.scores.bad_words_per_sentence
+    if value is None:
+        return ""
+    return (
+        '<span class="bad-rate" title="Words in error the score head expects per sentence (headline aside). Trained '
+        "also on human-corrected English as clean: human-written news reads low. The gate holds back an article "
+        f'above its policy&#39;s limit.">{value:.1f} expected errors per sentence</span>'
+    )
+
+
 def _word_tag_toggle(report: Report) -> str:
     """The switch that shows the word tags, with what they are: a dense estimate, not flags to review."""
     tags = report.word_tags
@@ -355,7 +367,7 @@ def _header(report: Report, title: str) -> str:
         f'<span class="fluency-big" title="article fluency">'
         f'<span class="chip {fluency_class(fluency)}"></span> '
         f"{e(fmt(fluency))}<small> / 100 fluency</small></span>"
-        f"{_counts(report)}{_word_tag_toggle(report)}</div>"
+        f"{_counts(report)}{_bad_words_per_sentence(report)}{_word_tag_toggle(report)}</div>"
         f'<p class="calibration">{e(report.calibration or "")}</p>'
         "</header>"
     )

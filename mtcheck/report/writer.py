@@ -20,6 +20,7 @@ def summary_of(report: Report, name: str) -> dict:
         "id": report.article.id,
         "title": report.article.title,
         "fluency": scores.fluency,
+        "bad_words_per_sentence": scores.bad_words_per_sentence,
         "flags": scores.flags,
         "critical": scores.critical,
         "major": scores.major,

@@ -11,6 +11,11 @@ word tags), and optionally MLQE-PE post-edits with planted artifacts (`--synthet
 articles they lowered the word MCC of a head without LM states from 0.23 to 0.13, see docs/results.md). The dev
 articles (`mqm23-zhen.dev.jsonl`: news; `enorig.dev.jsonl`: English-original news) choose the Platt calibration
 of each output and the thresholds (`choose`), and nothing else.
+
+The score head (`--role article-score`) is trained the same way with human-corrected English added as clean
+articles (`--post-edits`: MLQE-PE si-en and ne-en train post-edits, every word OK):
+
+    python -m mtcheck.training.article_head --role article-score --post-edits 160
 """
 
 from __future__ import annotations
@@ -31,6 +36,8 @@ from mtcheck.core.text import unescape_tokens
 from mtcheck.detect.article_head import (
     DOC_FEATURES,
     OUTPUTS,
+    SCORE_HEAD,
+    TAG_HEAD,
     SentenceInputs,
     article_inputs,
     build_head,
@@ -57,6 +64,8 @@ MAJOR_PRECISION, CRITICAL_PRECISION, MIN_FLAGS = 0.70, 0.85, 20
 HUMAN_FLAGS_PER_1K = 3.0  # the head's flags on human news: about one per 330-word article
 HUMAN_MAJOR_SHARE = 0.02  # English-original articles with a major flag of the head
 SYNTHETIC_SOURCES = ("ro", "et", "ru")
+POST_EDIT_SOURCES = ("si", "ne")  # MLQE-PE pairs the tagger never trained on
+POST_EDIT = "post-edit"  # `who` of a pseudo-article of human-corrected English: every word OK
 NEWS_LINES = "wmt22qe.zh-en"
 UNRATED = "unrated"  # an error span from word tags: no severity, no category
 
@@ -84,9 +93,10 @@ class ArticleRows:
 
 def _labels(item: AnnotatedArticle, spans: list[tuple[int, int]]) -> np.ndarray:
     """Per word: error, major, fluency/style (1 or 0). Articles whose errors are `unrated` (word tags with no
-    severity or category: `news_lines_file`) leave major and fluency unknown (NaN, masked out of the loss)."""
+    severity or category: `news_lines_file`) and post-edits (`post_edits_file`) leave major and fluency unknown
+    (NaN, masked out of the loss): a post-edit teaches only that human-corrected English is not an error."""
     out = np.zeros((len(spans), len(OUTPUTS)), np.float32)
-    if any(e.severity == UNRATED for e in item.errors):
+    if item.who == POST_EDIT or any(e.severity == UNRATED for e in item.errors):
         out[:, 1:] = np.nan
     for e in item.errors:
         for i, (a, b) in enumerate(spans):
@@ -174,6 +184,15 @@ def detokenize(tokens: str) -> str:
     return join_tokens(unescape_tokens(tokens.split()))[0]
 
 
+def post_edit_runs(eval_dir: Path, src: str, runs: int) -> list[str]:
+    """The first `runs` pseudo-articles of one pair's MLQE-PE train post-edits: 15 consecutive sentences, the
+    first as the headline, the rest in paragraphs of three (fewer when the file runs out)."""
+    with open(eval_dir / f"mlqe-pe.{src}-en.train.jsonl", encoding="utf-8") as f:
+        pe = [detokenize(json.loads(line)["pe_tok"]) for line in f if line.strip()]
+    chunks = [pe[k * 15 : (k + 1) * 15] for k in range(min(runs, len(pe) // 15))]
+    return ["\n\n".join([c[0], *(" ".join(c[i : i + 3]) for i in range(1, 15, 3))]) for c in chunks]
+
+
 def synthetic_file(eval_dir: Path, sources: tuple[str, ...], articles: int, seed: int) -> Path:
     """Pseudo-articles of human English (the post-edits of the MLQE-PE train splits, 15 consecutive sentences
     in paragraphs of three) with MT artifacts planted by `artifacts.plant` (seeded), written once as an
@@ -186,14 +205,7 @@ def synthetic_file(eval_dir: Path, sources: tuple[str, ...], articles: int, seed
     lines = []
     per_source = -(-articles // len(sources))
     for src in sources:
-        with open(eval_dir / f"mlqe-pe.{src}-en.train.jsonl", encoding="utf-8") as f:
-            pe = [detokenize(json.loads(line)["pe_tok"]) for line in f if line.strip()]
-        for k in range(per_source):
-            chunk = pe[k * 15 : (k + 1) * 15]
-            if len(chunk) < 15:
-                break
-            paragraphs = [" ".join(chunk[i : i + 3]) for i in range(1, 15, 3)]
-            text = "\n\n".join([chunk[0], *paragraphs])
+        for k, text in enumerate(post_edit_runs(eval_dir, src, per_source)):
             new, planted = plant(text, rng)
             errors = [
                 {"start": p.start, "end": p.end, "severity": "major" if p.major else "minor",
@@ -202,6 +214,26 @@ def synthetic_file(eval_dir: Path, sources: tuple[str, ...], articles: int, seed
             ]  # fmt: skip
             lines.append(json.dumps({"id": f"{src}-{k}", "text": new, "doc": f"{src}-{k}", "who": "synthetic",
                                      "human": False, "errors": errors}))  # fmt: skip
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, "".join(line + "\n" for line in lines))
+    return path
+
+
+def post_edits_file(eval_dir: Path, sources: tuple[str, ...], articles: int) -> Path:
+    """Pseudo-articles of human-corrected English, every word OK: the post-edits of the MLQE-PE train splits of
+    pairs the tagger never trained on (`POST_EDIT_SOURCES`), 15 consecutive sentences in paragraphs of three;
+    `articles` shared evenly between the pairs (rounded up), the first runs of each. Without them the head never
+    sees English that a person wrote or fixed labelled clean, and it read English-original news as worse than
+    MT (docs/results.md, session 30). Written once to build/cache."""
+    path = CACHE_DIR / f"post-edits-{'-'.join(sources)}-{articles}.jsonl"
+    if path.exists():
+        return path
+    lines = []
+    per_source = -(-articles // len(sources))
+    for src in sources:
+        for k, text in enumerate(post_edit_runs(eval_dir, src, per_source)):
+            lines.append(json.dumps({"id": f"pe-{src}-{k}", "text": text, "doc": f"pe-{src}-{k}", "who": POST_EDIT,
+                                     "human": True, "errors": []}))  # fmt: skip
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(path, "".join(line + "\n" for line in lines))
     return path
@@ -444,6 +476,20 @@ def save(net, path: Path) -> str:
     show_default=True,
     help="Pseudo-articles per run of 15 WMT22 QE zh-en train sources (news MT, word tags) added (0: none).",
 )
+@click.option(
+    "--post-edits",
+    default=0,
+    show_default=True,
+    help="Pseudo-articles of MLQE-PE si-en/ne-en train post-edits, every word OK, added (0: none).",
+)
+@click.option(
+    "--role",
+    type=click.Choice([TAG_HEAD, SCORE_HEAD]),
+    default=TAG_HEAD,
+    show_default=True,
+    help=f"{TAG_HEAD}: the head of the word tags and flags; {SCORE_HEAD}: the head of the article's score against "
+    "human English (trained with --post-edits).",
+)
 @click.option("--cache-only", is_flag=True, help="Only read and cache the data files.")
 @click.option(
     "--out",
@@ -454,7 +500,20 @@ def save(net, path: Path) -> str:
     help="Where the head's profile and weights go (another folder: a candidate to compare before shipping it).",
 )
 def main(
-    model, articles_dir, layer, epochs, seed, hidden, state_hidden, context, synthetic, news_lines, cache_only, out_dir
+    model,
+    articles_dir,
+    layer,
+    epochs,
+    seed,
+    hidden,
+    state_hidden,
+    context,
+    synthetic,
+    news_lines,
+    post_edits,
+    role,
+    cache_only,
+    out_dir,
 ) -> None:
     lm = LanguageModel(model)
     detector = Detector(lm, use_article_head=False)
@@ -465,12 +524,16 @@ def main(
     human = read_rows(lm, detector, human_path)
     synthetic_path = synthetic_file(articles_dir.parent, SYNTHETIC_SOURCES, synthetic, seed) if synthetic else None
     news_path = news_lines_file(articles_dir.parent, model, news_lines, seed) if news_lines else None
+    post_edits_path = post_edits_file(articles_dir.parent, POST_EDIT_SOURCES, post_edits) if post_edits else None
     # pseudo-articles added to the TED articles, per file
-    added = {path: read_rows(lm, detector, path) for path in (synthetic_path, news_path) if path is not None}
+    added = {
+        path: read_rows(lm, detector, path) for path in (synthetic_path, news_path, post_edits_path) if path is not None
+    }
     for extra in added.values():
         train = train + extra
     synthetic_articles = len(added[synthetic_path]) if synthetic_path else 0
     news_articles = len(added[news_path]) if news_path else 0
+    post_edit_articles = len(added[post_edits_path]) if post_edits_path else 0
     if cache_only:
         return
     net = train_head(train, epochs, seed, hidden, state_hidden, context)
@@ -478,13 +541,20 @@ def main(
     calib, thresholds, figures = choose(dev, dev_logits, human, raw_logits(net, human))
     click.echo(dev_metrics(load_articles(dev_path), dev, dev_logits, calib, thresholds).table(), err=True)
     out_dir.mkdir(parents=True, exist_ok=True)
-    weights = out_dir / f"{model}.article.safetensors"
+    weights = out_dir / f"{model}.{role}.safetensors"
     sha = save(net, weights)
+    what = {
+        TAG_HEAD: "article head: P(error), P(major), P(fluency/style) per word of a whole article",
+        SCORE_HEAD: "score head: P(error) per word of a whole article, human-corrected English read as clean; "
+        "the article's expected words in error per sentence is the gate's score",
+    }
     profile = {
-        "what": "article head: P(error), P(major), P(fluency/style) per word of a whole article",
+        "what": what[role],
+        "role": role,
         "command": "python -m mtcheck.training.article_head "
         f"--layer {layer} --epochs {epochs} --seed {seed} --hidden {hidden} --state-hidden {state_hidden} "
-        f"--context {context} --synthetic {synthetic} --news-lines {news_lines}",
+        f"--context {context} --synthetic {synthetic} --news-lines {news_lines} --post-edits {post_edits} "
+        f"--role {role}",
         "weights": weights.name,
         "weights_sha256": sha,
         "layer": layer,
@@ -499,7 +569,7 @@ def main(
         "train": {
             "file": TRAIN_FILE,
             "sha256": hashlib.sha256(train_path.read_bytes()).hexdigest(),
-            "articles": len(train) - synthetic_articles - news_articles,
+            "articles": len(train) - synthetic_articles - news_articles - post_edit_articles,
             "words": int(sum(len(x) for x in train.inputs)),  # the TED articles and what is added below
             "synthetic": None
             if synthetic_path is None
@@ -517,6 +587,14 @@ def main(
                 "sha256": hashlib.sha256(news_path.read_bytes()).hexdigest(),
                 "articles": news_articles,
             },
+            "post_edits": None
+            if post_edits_path is None
+            else {
+                "file": post_edits_path.name,
+                "from": [f"mlqe-pe.{s}-en.train.jsonl (pe_tok)" for s in POST_EDIT_SOURCES],
+                "sha256": hashlib.sha256(post_edits_path.read_bytes()).hexdigest(),
+                "articles": post_edit_articles,
+            },
         },  # fmt: skip
         "dev": {
             "file": DEV_FILE,
@@ -533,7 +611,7 @@ def main(
         "thresholds": thresholds,
         "dev_figures": figures,
     }
-    atomic_write(out_dir / f"{model}.article.json", json.dumps(profile, indent=1) + "\n")
+    atomic_write(out_dir / f"{model}.{role}.json", json.dumps(profile, indent=1) + "\n")
     click.echo(json.dumps({"thresholds": thresholds, **figures}, indent=1))
 
 
