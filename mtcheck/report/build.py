@@ -85,13 +85,7 @@ def article_predicted_bad(article: Article, detection: Detection) -> float | Non
     if not detection.word_bad:
         bad = [b for b in detection.segment_bad if b is not None]
         return round(sum(bad) / len(bad), 4) if bad else None
-    body = sorted((s.start, s.end) for s in article.segments if s.kind != "title")
-    probs, k = [], 0
-    for start, _end, p, _pooled in sorted(detection.word_bad):
-        while k < len(body) and body[k][1] <= start:
-            k += 1
-        if k < len(body) and body[k][0] <= start:
-            probs.append(p)
+    probs = [p for _k, p in _body_words(article, [(a, p) for a, _b, p, _pooled in detection.word_bad])]
     if not probs:
         probs = [p for _a, _b, p, _pooled in detection.word_bad]
     return round(sum(probs) / len(probs), 4) if probs else None
@@ -104,15 +98,22 @@ def article_bad_words_per_sentence(article: Article, detection: Detection) -> fl
     where the share did at 0.24 (docs/results.md, session 30). None without a score head."""
     if not detection.word_score:
         return None
-    body = sorted((s.start, s.end) for s in article.segments if s.scored and s.kind != "title")
-    total, sentences, k = 0.0, set(), 0
-    for start, _end, p in sorted(detection.word_score):
+    words = _body_words(article, [(a, p) for a, _b, p in detection.word_score])
+    sentences = {k for k, _p in words}
+    return round(sum(p for _k, p in words) / len(sentences), 4) if sentences else None
+
+
+def _body_words(article: Article, words: list[tuple[int, float]]) -> list[tuple[int, float]]:
+    """Of (start, value) per word, those in the article's body (every segment but the headline), as (the body
+    segment's index, value), in reading order."""
+    body = sorted((s.start, s.end) for s in article.segments if s.kind != "title")
+    out, k = [], 0
+    for start, value in sorted(words):
         while k < len(body) and body[k][1] <= start:
             k += 1
         if k < len(body) and body[k][0] <= start:
-            total += p
-            sentences.add(k)
-    return round(total / len(sentences), 4) if sentences else None
+            out.append((k, value))
+    return out
 
 
 def _first_segment_text(article: Article, kind: str) -> str | None:
