@@ -29,6 +29,7 @@ from mtcheck.evaluate.articles import load_articles  # noqa: E402
 SCORES = {
     "predicted_bad": True,
     "bad_words_per_sentence": True,
+    "bad_words_worst_fifth": True,
     "fluency": False,
     "major_per_1k": True,
     "critical": True,
@@ -41,6 +42,7 @@ def article_scores(row: dict, words: int) -> dict[str, float | None]:
     return {
         "predicted_bad": row["predicted_bad"],
         "bad_words_per_sentence": row.get("bad_words_per_sentence"),
+        "bad_words_worst_fifth": row.get("bad_words_worst_fifth"),
         "fluency": row["fluency"],
         "major_per_1k": 1000 * major / words if words else None,
         "critical": float(sum(1 for s in severities if s == Severity.CRITICAL)),

@@ -91,6 +91,21 @@ def show(found: Counter, seconds: float | None = None) -> None:
     print(f"total       {total:>4}" + (f"  ({seconds:.0f} s)" if seconds else ""))
 
 
+def gate_feed(items: list[dict], feed: Path, out: Path, policy: str | None, what: str) -> tuple[int, float]:
+    """Write the items as a JSONL feed and run `mtcheck gate` over it, as a user would: (exit status, seconds)."""
+    feed.parent.mkdir(parents=True, exist_ok=True)
+    feed.write_text("".join(json.dumps(i, ensure_ascii=False) + "\n" for i in items), encoding="utf-8")
+    cmd = [sys.executable, "-m", "mtcheck", "gate", str(feed), "--out", str(out)]
+    if policy:
+        cmd += ["--policy", policy]
+    print(f"{len(items)} {what} -> {' '.join(cmd)}", flush=True)
+    start = time.monotonic()
+    status = subprocess.run(cmd).returncode
+    seconds = time.monotonic() - start
+    print(f"exit status {status}")
+    return status, seconds
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--per-pair", type=int, default=10)
@@ -106,18 +121,10 @@ def main() -> None:
             print(f"{item_id}: {decision}: {' | '.join(reasons)}")
         show(found)
         return
-    args.work.mkdir(parents=True, exist_ok=True)
-    feed = args.work / "postedits.jsonl"
     items = pseudo_articles(args.per_pair, args.group)
-    feed.write_text("".join(json.dumps(i, ensure_ascii=False) + "\n" for i in items), encoding="utf-8")
-    cmd = [sys.executable, "-m", "mtcheck", "gate", str(feed), "--out", str(out)]
-    if args.policy:
-        cmd += ["--policy", args.policy]
-    print(f"{len(items)} pseudo-articles of {args.group} post-edited sentences -> {' '.join(cmd)}", flush=True)
-    start = time.monotonic()
-    status = subprocess.run(cmd).returncode
-    seconds = time.monotonic() - start
-    print(f"exit status {status}")
+    _status, seconds = gate_feed(
+        items, args.work / "postedits.jsonl", out, args.policy, f"pseudo-articles of {args.group} post-edited sentences"
+    )
     sha = load_policy(args.policy).sha256
     show(counts_from_outputs(out, sha), seconds)
     print(by_pair(out, sha))

@@ -83,6 +83,7 @@ def test_report_records_model_settings_and_scores(seed_reports):
     assert json.loads(raw)["role"] == "article-score"
     assert f"|score:{hashlib.sha256(raw).hexdigest()[:12]}|" in report["settings"]["signature"]
     assert scores["bad_words_per_sentence"] > 0
+    assert scores["bad_words_worst_fifth"] > 0
     kinds = {s["kind"] for s in report["segments"]}
     assert {"title", "sentence", "boilerplate"} <= kinds
     for seg in report["segments"]:

@@ -170,3 +170,37 @@ def test_bad_words_per_sentence_is_the_score_heads_expected_count_per_body_sente
     # (7 x 0.1 + 2 x 0.8) / 2 sentences = 1.15; the headline's 3 x 0.9 left out
     assert article_bad_words_per_sentence(article, detection) == pytest.approx(1.15)
     assert article_bad_words_per_sentence(article, Detection([], [None] * 3)) is None
+
+
+def test_bad_words_worst_fifth_is_the_80th_percentile_of_the_body_sentences_counts():
+    """The count a fifth of the body sentences reach, linear between neighbours; the headline aside; none
+    without a score head."""
+    import re
+
+    from mtcheck.detect.detector import Detection
+    from mtcheck.reading import text_article
+    from mtcheck.report.build import article_bad_words_per_sentence, article_bad_words_worst_fifth
+
+    body = ["The sides met on Wednesday in Vienna.", "It failed.", "Talks resume soon.", "Nobody came.",
+            "A list of every delegate who spoke that day at the long meeting ran on and on."]  # fmt: skip
+    text = "Talks end badly\n\n" + " ".join(body)
+    article = text_article(text, path="t.txt", id="t")
+    per_word = [0.9, 0.1, 0.5, 0.2, 0.3, 0.6]  # the headline, then each body sentence
+    word_score = [
+        (s.start + m.start(), s.start + m.end(), per_word[n])
+        for n, s in enumerate(article.segments)
+        for m in re.finditer(r"\w+", text[s.start : s.end])
+    ]
+    detection = Detection([], [None] * 6, word_score=word_score)
+    # body counts 7 x 0.1, 2 x 0.5, 3 x 0.2, 2 x 0.3, 17 x 0.6 = 0.7, 1.0, 0.6, 0.6, 10.2; sorted 0.6 0.6 0.7 1.0
+    # 10.2: the 80th percentile lies at 3.2 of 4 steps, 1.0 + 0.2 x 9.2 = 2.84 (the mean, 2.62, follows the list)
+    assert article_bad_words_worst_fifth(article, detection) == pytest.approx(2.84)
+    assert article_bad_words_per_sentence(article, detection) == pytest.approx(2.62)
+    one = text_article("Talks end badly\n\nIt failed.", path="o.txt", id="o")
+    words = [
+        (s.start + m.start(), s.start + m.end(), 0.5)
+        for s in one.segments
+        for m in re.finditer(r"\w+", one.text[s.start : s.end])
+    ]
+    assert article_bad_words_worst_fifth(one, Detection([], [None] * 2, word_score=words)) == pytest.approx(1.0)
+    assert article_bad_words_worst_fifth(article, Detection([], [None] * 6)) is None

@@ -46,11 +46,28 @@ def _cases() -> tuple[list[AnnotatedArticle], list[ArticleOutcome]]:
             "quarantine",
             1.0,
             bad_words_per_sentence=1.5,
+            bad_words_worst_fifth=2.0,
         ),
-        ArticleOutcome((), _words_of(GOOD, 0, 36, 0.1), 90.0, 0.1, "accept", 1.0, bad_words_per_sentence=0.4),
+        ArticleOutcome(
+            (),
+            _words_of(GOOD, 0, 36, 0.1),
+            90.0,
+            0.1,
+            "accept",
+            1.0,
+            bad_words_per_sentence=0.4,
+            bad_words_worst_fifth=0.2,
+        ),
         # the score head reads the human translation as worse than sysB: the AUC says so
         ArticleOutcome(
-            ((0, 3, "minor"),), _words_of(GOOD, 0, 36, 0.05), 95.0, 0.05, "accept", 1.0, bad_words_per_sentence=0.5
+            ((0, 3, "minor"),),
+            _words_of(GOOD, 0, 36, 0.05),
+            95.0,
+            0.05,
+            "accept",
+            1.0,
+            bad_words_per_sentence=0.5,
+            bad_words_worst_fifth=0.1,
         ),
     ]
     return items, outcomes
@@ -71,14 +88,25 @@ def test_the_article_figures_on_known_answers() -> None:
         {"predicted_bad": 1.0, "expected_bad_words": 0.98910, "flagged": 1.0, "words": -((1 / 3) ** 0.5)}, abs=1e-5
     )
     assert m.systems == 2
-    assert m.system_pairwise == {"predicted_bad": 1.0, "fluency": 1.0, "bad_words_per_sentence": 1.0}
+    assert m.system_pairwise == {
+        "predicted_bad": 1.0,
+        "fluency": 1.0,
+        "bad_words_per_sentence": 1.0,
+        "bad_words_worst_fifth": 1.0,
+    }
     # two rated articles: the cleaner in the second quarter, the worse in the fourth
     assert [sum(q.values()) for q in m.gate_by_quarter] == [0, 1, 0, 1]
     assert m.gate_by_quarter[3]["quarantine"] == 1 and m.gate_by_quarter[1]["accept"] == 1
     assert (m.human_articles, m.human_major_share, m.human_accepted_share) == (1, 0.0, 1.0)
     # both MT versions read worse than the human one, except sysB's major density, tied with it at 0
     assert m.auc_human_vs_mt == pytest.approx(
-        {"predicted_bad": 1.0, "fluency": 1.0, "bad_words_per_sentence": 0.5, "major_density": 0.75}
+        {
+            "predicted_bad": 1.0,
+            "fluency": 1.0,
+            "bad_words_per_sentence": 0.5,
+            "bad_words_worst_fifth": 1.0,  # the human article's worst fifth reads lowest
+            "major_density": 0.75,
+        }
     )
     assert m.seconds_per_1k_words == pytest.approx(3000 / 27)
     line = next(x for x in m.table().splitlines() if x.startswith("word MCC, all flags"))

@@ -26,6 +26,7 @@ from mtcheck.gate.filters import (
     QUARANTINE,
     REJECT,
     bad_words_per_sentence,
+    bad_words_worst_fifth,
     boilerplate_only,
     critical_flags,
     decide,
@@ -205,25 +206,48 @@ def test_flag_density_and_predicted_bad() -> None:
     assert predicted_bad(report_of(predicted=0.2), POLICY) is None
 
 
-def test_bad_words_per_sentence_holds_back_what_reads_as_machine_translation_with_errors(tmp_path: Path) -> None:
-    """The score head's expected words in error per sentence, against the policy's limit; no score, no opinion."""
-    limit = DEFAULTS["bad_words_per_sentence"]["quarantine_above"]
+def test_bad_words_per_sentence_is_off_by_default_and_holds_back_when_set(tmp_path: Path) -> None:
+    """The score head's mean count per sentence: off in the default policy (the worst fifth replaced it), a
+    policy can still set its limits; no score, no opinion."""
     report = report_of(flags=[flag("government", "major")])
 
     def scored(value):
         return replace(report, scores=replace(report.scores, bad_words_per_sentence=value))
 
-    reason = bad_words_per_sentence(scored(limit + 0.5), POLICY)
+    assert DEFAULTS["bad_words_per_sentence"]["quarantine_above"] is False
+    assert bad_words_per_sentence(scored(500.0), POLICY) is None
+    (tmp_path / "on.toml").write_text("[bad_words_per_sentence]\nquarantine_above = 11.0\nreject_above = 20.0\n")
+    policy = load_policy(tmp_path / "on.toml")
+    reason = bad_words_per_sentence(scored(11.5), policy)
     assert reason and reason.decision == QUARANTINE and reason.code == "bad-words-per-sentence"
-    assert f"{limit + 0.5:.1f} words in error expected per sentence" in reason.message
+    assert "11.5 words in error expected per sentence" in reason.message
     assert "“government” (major)" in reason.message
-    assert bad_words_per_sentence(scored(limit), POLICY) is None  # strictly above
-    assert bad_words_per_sentence(scored(None), POLICY) is None
+    assert bad_words_per_sentence(scored(11.0), policy) is None  # strictly above
+    assert bad_words_per_sentence(scored(None), policy) is None
+    assert bad_words_per_sentence(scored(25.0), policy).decision == REJECT
+
+
+def test_bad_words_worst_fifth_holds_back_what_reads_as_machine_translation_with_errors(tmp_path: Path) -> None:
+    """The count a fifth of the sentences reach, against the default policy's limit: quoted flags, strictly
+    above, reject when a policy asks, off when it says so; no score, no opinion."""
+    limit = DEFAULTS["bad_words_worst_fifth"]["quarantine_above"]
+    report = report_of(flags=[flag("government", "major")])
+
+    def scored(value):
+        return replace(report, scores=replace(report.scores, bad_words_worst_fifth=value))
+
+    reason = bad_words_worst_fifth(scored(limit + 0.5), POLICY)
+    assert reason and reason.decision == QUARANTINE and reason.code == "bad-words-worst-fifth"
+    assert f"a fifth of its sentences are expected to hold {limit + 0.5:.1f} or more words in error" in reason.message
+    assert "“government” (major)" in reason.message
+    assert bad_words_worst_fifth(scored(limit), POLICY) is None  # strictly above
+    assert bad_words_worst_fifth(scored(None), POLICY) is None
     assert decide(scored(limit + 0.5), POLICY)[0] == QUARANTINE
-    (tmp_path / "strict.toml").write_text("[bad_words_per_sentence]\nreject_above = 1.0\n")
-    assert bad_words_per_sentence(scored(1.5), load_policy(tmp_path / "strict.toml")).decision == REJECT
-    (tmp_path / "off.toml").write_text("[bad_words_per_sentence]\nquarantine_above = false\n")
-    assert bad_words_per_sentence(scored(limit + 5), load_policy(tmp_path / "off.toml")) is None
+    assert "bad-words-worst-fifth" not in {r.code for r in decide(scored(limit), POLICY)[1]}
+    (tmp_path / "strict.toml").write_text("[bad_words_worst_fifth]\nreject_above = 1.0\n")
+    assert bad_words_worst_fifth(scored(1.5), load_policy(tmp_path / "strict.toml")).decision == REJECT
+    (tmp_path / "off.toml").write_text("[bad_words_worst_fifth]\nquarantine_above = false\n")
+    assert bad_words_worst_fifth(scored(limit + 5), load_policy(tmp_path / "off.toml")) is None
 
 
 def test_decision_is_the_most_severe() -> None:

@@ -52,6 +52,17 @@ def test_a_name_styled_in_lower_case_does_not_break_a_boundary():
     assert Code.BROKEN_BOUNDARY in {h.code for h in run_rules(article)}
 
 
+def test_a_stop_ending_a_unit_abbreviation_does_not_break_a_boundary():
+    """Professional Russian-English translations (WMT21 dev): "45 sq. m" and "300 cub. m/s" gave critical flags;
+    the same lower-case word after an ordinary word's stop still does."""
+    for text in ("The flat measures 45 sq. m and costs a lot.", "The flow reached 300 cub. m/s on Monday.",
+                 "Rice, wheat etc. and other grains rose."):  # fmt: skip
+        article = text_article(f"Prices\n\n{text}")
+        assert Code.BROKEN_BOUNDARY not in {h.code for h in run_rules(article)}, text
+    article = text_article("Prices\n\nThe flat measures 45 square. m and costs a lot.")
+    assert Code.BROKEN_BOUNDARY in {h.code for h in run_rules(article)}
+
+
 def test_a_calque_carries_the_english_idiom_as_its_fix():
     text = "The demands appear to be pressure cards from Russia."
     (hit,) = [h for h in run_rules(line_article(text, 0, "t")) if h.code == Code.CALQUE]

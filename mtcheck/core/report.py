@@ -42,6 +42,9 @@ class Scores:
     # the score head's expected words in error per sentence, headline aside: the article's score against human
     # English, which the gate reads (None without a score head)
     bad_words_per_sentence: float | None = None
+    # the same head's expected words in error in the article's worse sentences (the 80th percentile of its body
+    # sentences' counts): the score the gate reads by default (None without a score head)
+    bad_words_worst_fifth: float | None = None
 
     def count(self, severity: Severity | str) -> int:
         return getattr(self, str(severity))
@@ -177,6 +180,7 @@ class Report:
                 flags=s.get("flags", len(flags)),
                 **{k: s.get(k, n) for k, n in counts.items()},
                 bad_words_per_sentence=s.get("bad_words_per_sentence"),
+                bad_words_worst_fifth=s.get("bad_words_worst_fifth"),
             )
             segments = tuple(
                 SegmentScore(

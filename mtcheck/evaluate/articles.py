@@ -40,8 +40,9 @@ from mtcheck.core.metrics import expected_calibration_error, mcc, pearson, spear
 from mtcheck.core.report import Report
 from mtcheck.core.text import WORD
 
-# article scores ranked against MQM: higher is worse (fluency negated); the last, the score head's (None without)
-BADNESS = ("predicted_bad", "fluency", "bad_words_per_sentence")
+# article scores ranked against MQM: higher is worse (fluency negated); the last two, the score head's (None
+# without one): its expected words in error per sentence and in the article's worst fifth of sentences
+BADNESS = ("predicted_bad", "fluency", "bad_words_per_sentence", "bad_words_worst_fifth")
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,7 @@ class ArticleOutcome:
     flag_evidence: tuple[float, ...] | None = None  # per flag (the order of `flags`): its raw evidence
     flag_confidence: tuple[float, ...] | None = None  # ... and the calibrated confidence the report shows
     bad_words_per_sentence: float | None = None  # the score head's expected words in error per sentence
+    bad_words_worst_fifth: float | None = None  # ... and in the article's worse sentences (80th percentile)
 
 
 def load_articles(path: Path, limit: int | None = None, docs: int | None = None) -> list[AnnotatedArticle]:
@@ -183,6 +185,7 @@ def run_articles(
                 tuple(f.evidence for f in report.flags),
                 tuple(f.confidence for f in report.flags),
                 report.scores.bad_words_per_sentence,
+                report.scores.bad_words_worst_fifth,
             )
         )
         if progress:
@@ -315,11 +318,12 @@ class ArticleMetrics:
             if self.systems >= 2:
                 rows += [
                     (
-                        f"systems ({self.systems}): Spearman, P(BAD) / fluency / bad words per sentence",
+                        f"systems ({self.systems}): Spearman, P(BAD) / fluency / bad words per sentence / in the "
+                        "worst fifth",
                         " / ".join(f(self.system_spearman.get(k)) for k in BADNESS),
                     ),
                     (
-                        "systems: pairwise accuracy, P(BAD) / fluency / bad words per sentence",
+                        "systems: pairwise accuracy, P(BAD) / fluency / bad words per sentence / in the worst fifth",
                         " / ".join(f(self.system_pairwise.get(k)) for k in BADNESS),
                     ),
                 ]
@@ -337,8 +341,8 @@ class ArticleMetrics:
         if any(v is not None for v in self.auc_human_vs_mt.values()):
             rows.append(
                 (
-                    "AUC, MT worse than human (same documents): P(BAD) / fluency / bad words per sentence / major "
-                    "density",
+                    "AUC, MT worse than human (same documents): P(BAD) / fluency / bad words per sentence / in the "
+                    "worst fifth / major density",
                     " / ".join(f(self.auc_human_vs_mt[k]) for k in (*BADNESS, "major_density")),
                 )
             )

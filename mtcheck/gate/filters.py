@@ -221,6 +221,20 @@ def bad_words_per_sentence(report: Report, policy: Policy) -> GateReason | None:
     )
 
 
+def bad_words_worst_fifth(report: Report, policy: Policy) -> GateReason | None:
+    return _above(
+        report,
+        policy,
+        "bad_words_worst_fifth",
+        report.scores.bad_words_worst_fifth,
+        "bad-words-worst-fifth",
+        lambda v, limit: (
+            f"the article reads like machine translation with errors: a fifth of its sentences are expected to "
+            f"hold {v:.1f} or more words in error (limit {limit:.1f}; human-written news reads lower)"
+        ),
+    )
+
+
 CHECKS: tuple[Check, ...] = (
     boilerplate_only,
     too_short,
@@ -230,6 +244,7 @@ CHECKS: tuple[Check, ...] = (
     flag_density,
     predicted_bad,
     bad_words_per_sentence,
+    bad_words_worst_fifth,
 )
 
 
@@ -256,6 +271,7 @@ def scores_of(report: Report) -> dict:
         "fluency": s.fluency,
         "predicted_bad": s.predicted_bad,
         "bad_words_per_sentence": s.bad_words_per_sentence,
+        "bad_words_worst_fifth": s.bad_words_worst_fifth,
         "words": words(report),
         "flags": s.flags,
         "critical": s.critical,

@@ -21,6 +21,7 @@ SCORES: dict[str, bool] = {
     "fluency": False,
     "predicted_bad": True,
     "bad_words_per_sentence": True,
+    "bad_words_worst_fifth": True,
     "critical": True,
     "major": True,
     "flags": True,

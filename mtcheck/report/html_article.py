@@ -145,14 +145,17 @@ def _word_tag(piece_html: str, a: int, b: int, tagged: list[tuple[int, int, floa
 
 
 def _bad_words_per_sentence(report: Report) -> str:
-    """The article's score against human English, the one the gate reads (absent without a score head)."""
-    value = report.scores.bad_words_per_sentence
+    """The article's scores against human English, the worst fifth being the one the gate reads (absent without a
+    score head)."""
+    value, worst = report.scores.bad_words_per_sentence, report.scores.bad_words_worst_fifth
     if value is None:
         return ""
+    in_worst = f", {worst:.1f} in its worst fifth" if worst is not None else ""
     return (
-        '<span class="bad-rate" title="Words in error the score head expects per sentence (headline aside). Trained '
-        "also on human-corrected English as clean: human-written news reads low. The gate holds back an article "
-        f'above its policy&#39;s limit.">{value:.1f} expected errors per sentence</span>'
+        '<span class="bad-rate" title="Words in error the score head expects per sentence (headline aside), on '
+        "average and in the article&#39;s worst fifth of sentences (the count a fifth of them reach). Trained also "
+        "on human-corrected English as clean: human-written news reads low. The gate holds back an article whose "
+        f'worst fifth is above its policy&#39;s limit.">{value:.1f} expected errors per sentence{in_worst}</span>'
     )
 
 

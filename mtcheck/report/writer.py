@@ -21,6 +21,7 @@ def summary_of(report: Report, name: str) -> dict:
         "title": report.article.title,
         "fluency": scores.fluency,
         "bad_words_per_sentence": scores.bad_words_per_sentence,
+        "bad_words_worst_fifth": scores.bad_words_worst_fifth,
         "flags": scores.flags,
         "critical": scores.critical,
         "major": scores.major,

@@ -176,6 +176,9 @@ class DoubledPunctuation(Rule):
 
 _DOTTED_WORD = re.compile(r"[\w.]+$")
 _ABBREVIATIONS = {"etc", "al", "co", "corp", "inc", "ltd", "jr", "sr", "st", "no", "vs", "dept", "govt"}
+# abbreviations that lower-case words go on after in one sentence: "45 sq. m", "300 cub. m/s", "rice etc. and"
+# (professional ru-en translations on the dev set got critical flags for "sq. m" and "cub. m/s")
+_RUN_ON_ABBREVIATIONS = {"sq", "cu", "cub", "approx", "incl", "excl", "est", "etc", "vs", "cf", "viz", "ca"}
 
 
 def _abbreviation(word: str) -> bool:
@@ -214,6 +217,8 @@ class BrokenBoundary(Rule):
             if any(c.isupper() for c in text[first[0] + 1 : first[1]]):
                 continue  # "oOh!media", "iPhone", "eBay": a name styled in lower case starts the sentence
             before = _word_before(text, prev.end, prev.start)
+            if text[prev.end - 1] == "." and before and text[before[0] : before[1]].lower() in _RUN_ON_ABBREVIATIONS:
+                continue  # "45 sq. m and": the stop ends an abbreviation, the segmenter split after it
             after2 = _word_after(text, first[1], seg.end)
             start = before[0] if before else prev.end - 1
             end = after2[1] if after2 else first[1]
