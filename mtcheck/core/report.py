@@ -40,7 +40,7 @@ class Scores:
     major: int
     minor: int
     # the score head's expected words in error per sentence, headline aside: the article's score against human
-    # English, which the gate reads (None without a score head)
+    # English (None without a score head)
     bad_words_per_sentence: float | None = None
     # the same head's expected words in error in the article's worse sentences (the 80th percentile of its body
     # sentences' counts): the score the gate reads by default (None without a score head)

@@ -108,9 +108,9 @@ def article_bad_words_worst_fifth(article: Article, detection: Detection) -> flo
     """The score head's expected words in error in the article's worse sentences: the 80th percentile (linear
     between neighbours) of its body sentences' expected counts, the count that a fifth of them reach. The gate
     reads it rather than the mean: a human article's mean is raised by its one or two longest sentences (a
-    list, a long quote), MT's errors run through many of its sentences. On the dev articles it held 71% of the
-    worst MQM quarter where the mean held 54%, both at the limit that accepts 97% of the human articles
-    (docs/results.md, session 32). None without a score head."""
+    list, a long quote), MT's errors run through many of its sentences. On the dev articles the gate held 67% of
+    the worst MQM quarter with it where it held 56% with the mean, each at a limit that accepts 97% of the human
+    articles (docs/results.md, session 32). None without a score head."""
     counts = sorted(_sentence_counts(article, detection))
     if not counts:
         return None
