@@ -149,11 +149,20 @@ def test_the_article_p_bad_is_a_mean_over_words_with_the_headline_aside():
     assert article_predicted_bad(article, Detection([], [0.9, 0.1, 0.7])) == pytest.approx(0.5667)  # no words
 
 
+def _segment_word_scores(article, per_segment) -> list[tuple[int, int, float]]:
+    """(start, end, P) of every word, P given per segment (the headline first)."""
+    import re
+
+    return [
+        (s.start + m.start(), s.start + m.end(), per_segment[n])
+        for n, s in enumerate(article.segments)
+        for m in re.finditer(r"\w+", article.text[s.start : s.end])
+    ]
+
+
 def test_bad_words_per_sentence_is_the_score_heads_expected_count_per_body_sentence():
     """Summed over the words of each body sentence, averaged over the sentences: the headline aside; none
     without a score head."""
-    import re
-
     from mtcheck.detect.detector import Detection
     from mtcheck.reading import text_article
     from mtcheck.report.build import article_bad_words_per_sentence
@@ -161,12 +170,7 @@ def test_bad_words_per_sentence_is_the_score_heads_expected_count_per_body_sente
     text = "Talks end badly\n\nThe sides met on Wednesday in Vienna. It failed."
     article = text_article(text, path="t.txt", id="t")
     p = {0: 0.9, 1: 0.1, 2: 0.8}  # per segment: the headline, 7 words, 2 words
-    word_score = [
-        (s.start + m.start(), s.start + m.end(), p[n])
-        for n, s in enumerate(article.segments)
-        for m in re.finditer(r"\w+", text[s.start : s.end])
-    ]
-    detection = Detection([], [None] * 3, word_score=word_score)
+    detection = Detection([], [None] * 3, word_score=_segment_word_scores(article, p))
     # (7 x 0.1 + 2 x 0.8) / 2 sentences = 1.15; the headline's 3 x 0.9 left out
     assert article_bad_words_per_sentence(article, detection) == pytest.approx(1.15)
     assert article_bad_words_per_sentence(article, Detection([], [None] * 3)) is None
@@ -175,8 +179,6 @@ def test_bad_words_per_sentence_is_the_score_heads_expected_count_per_body_sente
 def test_bad_words_worst_fifth_is_the_80th_percentile_of_the_body_sentences_counts():
     """The count a fifth of the body sentences reach, linear between neighbours; the headline aside; none
     without a score head."""
-    import re
-
     from mtcheck.detect.detector import Detection
     from mtcheck.reading import text_article
     from mtcheck.report.build import article_bad_words_per_sentence, article_bad_words_worst_fifth
@@ -186,21 +188,12 @@ def test_bad_words_worst_fifth_is_the_80th_percentile_of_the_body_sentences_coun
     text = "Talks end badly\n\n" + " ".join(body)
     article = text_article(text, path="t.txt", id="t")
     per_word = [0.9, 0.1, 0.5, 0.2, 0.3, 0.6]  # the headline, then each body sentence
-    word_score = [
-        (s.start + m.start(), s.start + m.end(), per_word[n])
-        for n, s in enumerate(article.segments)
-        for m in re.finditer(r"\w+", text[s.start : s.end])
-    ]
-    detection = Detection([], [None] * 6, word_score=word_score)
+    detection = Detection([], [None] * 6, word_score=_segment_word_scores(article, per_word))
     # body counts 7 x 0.1, 2 x 0.5, 3 x 0.2, 2 x 0.3, 17 x 0.6 = 0.7, 1.0, 0.6, 0.6, 10.2; sorted 0.6 0.6 0.7 1.0
     # 10.2: the 80th percentile lies at 3.2 of 4 steps, 1.0 + 0.2 x 9.2 = 2.84 (the mean, 2.62, follows the list)
     assert article_bad_words_worst_fifth(article, detection) == pytest.approx(2.84)
     assert article_bad_words_per_sentence(article, detection) == pytest.approx(2.62)
     one = text_article("Talks end badly\n\nIt failed.", path="o.txt", id="o")
-    words = [
-        (s.start + m.start(), s.start + m.end(), 0.5)
-        for s in one.segments
-        for m in re.finditer(r"\w+", one.text[s.start : s.end])
-    ]
+    words = _segment_word_scores(one, [0.5, 0.5])
     assert article_bad_words_worst_fifth(one, Detection([], [None] * 2, word_score=words)) == pytest.approx(1.0)
     assert article_bad_words_worst_fifth(article, Detection([], [None] * 6)) is None

@@ -203,19 +203,16 @@ def synthetic_file(eval_dir: Path, sources: tuple[str, ...], articles: int, seed
     if path.exists():
         return path
     lines = []
-    per_source = -(-articles // len(sources))
-    for src in sources:
-        for k, text in enumerate(post_edit_runs(eval_dir, src, per_source)):
-            new, planted = plant(text, rng)
-            errors = [
-                {"start": p.start, "end": p.end, "severity": "major" if p.major else "minor",
-                 "category": f"Fluency/Synthetic/{p.kind}"}
-                for p in planted
-            ]  # fmt: skip
-            lines.append(json.dumps({"id": f"{src}-{k}", "text": new, "doc": f"{src}-{k}", "who": "synthetic",
-                                     "human": False, "errors": errors}))  # fmt: skip
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, "".join(line + "\n" for line in lines))
+    for src, k, text in _post_edit_articles(eval_dir, sources, articles):
+        new, planted = plant(text, rng)
+        errors = [
+            {"start": p.start, "end": p.end, "severity": "major" if p.major else "minor",
+             "category": f"Fluency/Synthetic/{p.kind}"}
+            for p in planted
+        ]  # fmt: skip
+        lines.append(json.dumps({"id": f"{src}-{k}", "text": new, "doc": f"{src}-{k}", "who": "synthetic",
+                                 "human": False, "errors": errors}))  # fmt: skip
+    _write_lines(path, lines)
     return path
 
 
@@ -228,15 +225,27 @@ def post_edits_file(eval_dir: Path, sources: tuple[str, ...], articles: int) -> 
     path = CACHE_DIR / f"post-edits-{'-'.join(sources)}-{articles}.jsonl"
     if path.exists():
         return path
-    lines = []
+    lines = [
+        json.dumps({"id": f"pe-{src}-{k}", "text": text, "doc": f"pe-{src}-{k}", "who": POST_EDIT, "human": True,
+                    "errors": []})
+        for src, k, text in _post_edit_articles(eval_dir, sources, articles)
+    ]  # fmt: skip
+    _write_lines(path, lines)
+    return path
+
+
+def _post_edit_articles(eval_dir: Path, sources: tuple[str, ...], articles: int):
+    """(source, index, text) of `articles` post-edit runs shared evenly between the sources (rounded up), the
+    first runs of each, source after source."""
     per_source = -(-articles // len(sources))
     for src in sources:
         for k, text in enumerate(post_edit_runs(eval_dir, src, per_source)):
-            lines.append(json.dumps({"id": f"pe-{src}-{k}", "text": text, "doc": f"pe-{src}-{k}", "who": POST_EDIT,
-                                     "human": True, "errors": []}))  # fmt: skip
+            yield src, k, text
+
+
+def _write_lines(path: Path, lines: list[str]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(path, "".join(line + "\n" for line in lines))
-    return path
 
 
 def news_lines_file(eval_dir: Path, model: str, versions: int, seed: int) -> Path:
