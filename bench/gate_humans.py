@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.gate_postedits import counts_from_outputs, gate_feed, latest_decisions, redecide, show  # noqa: E402
+from mtcheck.evaluate.articles import headline_feed_item  # noqa: E402
 from mtcheck.evaluate.data import default_eval_dir  # noqa: E402
 from mtcheck.gate.policy import load_policy  # noqa: E402
 
@@ -44,7 +45,7 @@ def human_translations(articles_dir: Path, with_chosen: bool = False) -> list[di
                 docs.append(row["doc"])
             part = "held-out" if docs.index(row["doc"]) >= first else "chosen"
             if row["human"] and (with_chosen or part == "held-out"):
-                items.append({"id": row["id"], "text": row["text"], "set": name, "part": part})
+                items.append({**headline_feed_item(row["id"], row["text"]), "set": name, "part": part})
     return items
 
 

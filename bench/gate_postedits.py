@@ -1,5 +1,9 @@
 """How the default gate policy treats human-corrected English: MLQE-PE post-edits (`pe_tok`, dev split only),
-grouped into pseudo-articles of 20 sentences (paragraphs of 4), run through `mtcheck gate`.
+grouped into pseudo-articles of 20 sentences (paragraphs of 4), run through `mtcheck gate`. The sentences are
+those that can open a sentence of an article: a post-edit that starts in lower case (", which reports to ...",
+"spread darkness, ..."), in another script or with wiki markup ("pisipüsti [[Portuguese") is a fragment of
+MLQE-PE's splitting of Wikipedia; joined after a full stop it makes a broken sentence that no human article has,
+and the gate is right to hold it (docs/results.md, session 33). `--as-written` keeps every post-edit.
 
 Target (issue #7): at most 1% rejected, at most 5% quarantined.
 
@@ -12,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import subprocess
 import sys
 import time
@@ -29,7 +34,17 @@ from mtcheck.gate.policy import load_policy  # noqa: E402
 PAIRS = ("et-en", "ne-en", "ro-en", "ru-en", "si-en")
 
 
-def pseudo_articles(per_pair: int, group: int) -> list[dict]:
+# a sentence of an article opens with a capital or a digit (after an opening quote or bracket), and has no wiki
+# markup left over from the Wikipedia dump the MLQE-PE sentences come from
+_OPENS_A_SENTENCE = re.compile(r"[\"'“‘(\[]?[A-Z0-9]")
+_WIKI_MARKUP = re.compile(r"\[\[|\]\]|\bthumb")
+
+
+def can_open_a_sentence(sentence: str) -> bool:
+    return bool(_OPENS_A_SENTENCE.match(sentence)) and not _WIKI_MARKUP.search(sentence)
+
+
+def pseudo_articles(per_pair: int, group: int, as_written: bool = False) -> list[dict]:
     """Interleaved by language pair, so that a run cut short still covers every pair."""
     by_pair: list[list[dict]] = []
     for pair in PAIRS:
@@ -37,6 +52,8 @@ def pseudo_articles(per_pair: int, group: int) -> list[dict]:
         by_pair.append(items)
         path = default_eval_dir() / f"mlqe-pe.{pair}.dev.jsonl"
         sentences = [it.post_edit for it in load(path) if it.post_edit is not None]
+        if not as_written:
+            sentences = [x for x in sentences if can_open_a_sentence(x)]
         for k in range(per_pair):
             chunk = sentences[k * group : (k + 1) * group]
             if len(chunk) < group:
@@ -113,6 +130,7 @@ def main() -> None:
     ap.add_argument("--work", type=Path, default=Path("/tmp/mtcheck-gate-postedits"))
     ap.add_argument("--policy", default=None)
     ap.add_argument("--redecide", action="store_true", help="re-decide stored reports, no model")
+    ap.add_argument("--as-written", action="store_true", help="every post-edit, fragments and wiki markup too")
     args = ap.parse_args()
     out = args.work / "out"
     if args.redecide:
@@ -121,7 +139,7 @@ def main() -> None:
             print(f"{item_id}: {decision}: {' | '.join(reasons)}")
         show(found)
         return
-    items = pseudo_articles(args.per_pair, args.group)
+    items = pseudo_articles(args.per_pair, args.group, args.as_written)
     _status, seconds = gate_feed(
         items, args.work / "postedits.jsonl", out, args.policy, f"pseudo-articles of {args.group} post-edited sentences"
     )

@@ -200,6 +200,33 @@ def test_a_bad_line_names_the_file_and_line(tmp_path) -> None:
     assert [a.id for a in load_articles(path, limit=1)] == ["x"]
 
 
+def test_the_headline_line_goes_to_the_checker_as_the_title() -> None:
+    from mtcheck.evaluate.articles import headline_feed_item, read_annotated
+    from mtcheck.reading import feed_item_article
+
+    headline = "Talks resume in Geneva - China News Network."
+    text = headline + "\n\n" + BAD + "\n\n" + GOOD
+    item = AnnotatedArticle("a", text, "d1", "sysA", False)
+    assert item.feed_item() == {"id": "a", "title": headline, "text": BAD + "\n\n" + GOOD}
+    article = feed_item_article(item.feed_item(), "#1", "a")
+    # the offsets of the annotations hold: the article's text is the file's text
+    assert article.text == text
+    assert [s.kind for s in article.segments][:2] == ["title", "sentence"]
+    assert article.text[article.segments[0].start : article.segments[0].end] == text.split("\n\n")[0]
+    # read as plain text, the same headline (it ends with a full stop) would be a body sentence
+    assert feed_item_article({"id": "a", "text": text}, "#1", "a").segments[0].kind == "sentence"
+    # what the harness reads: the same article
+    assert [s.kind for s in read_annotated(item, "#1", "a").segments][:2] == ["title", "sentence"]
+    # where the reader would join title and body otherwise than the file, the text is read whole
+    spaced = AnnotatedArticle("b", headline + "\n\n\n" + GOOD, "d1", "sysA", False)
+    assert feed_item_article(spaced.feed_item(), "#1", "b").text != spaced.text
+    whole = read_annotated(spaced, "#1", "b")
+    assert whole.text == spaced.text and whole.segments[0].kind == "sentence"
+    # no one-line first paragraph before a body: the text goes whole
+    for whole in (BAD, "Two lines\nof headline\n\n" + GOOD, "Spaced  headline\n\n" + GOOD, "Only a headline\n\n"):
+        assert headline_feed_item("x", whole) == {"id": "x", "text": whole}
+
+
 @pytest.mark.model
 def test_eval_articles_runs_the_checker_over_a_small_file(tmp_path) -> None:
     from mtcheck.cli import main
