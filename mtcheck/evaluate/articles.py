@@ -36,7 +36,7 @@ import numpy as np
 
 from mtcheck.core.article import Article
 from mtcheck.core.codes import Severity
-from mtcheck.core.errors import MtcheckError
+from mtcheck.core.errors import InputError, MtcheckError
 from mtcheck.core.metrics import expected_calibration_error, mcc, pearson, spearman
 from mtcheck.core.report import Report
 from mtcheck.core.text import WORD
@@ -92,7 +92,7 @@ class AnnotatedArticle:
         return headline_feed_item(self.id, self.text)
 
 
-def read_annotated(item: AnnotatedArticle, where: str, default_id: str):
+def read_annotated(item: AnnotatedArticle, where: str, default_id: str) -> Article | InputError:
     """The article as the checker reads it from a feed: its headline as the title (`headline_feed_item`), unless
     the reader would join title and body otherwise than the file does (more than one blank line, spaces at the
     start of the body), where the offsets of the annotations would not hold: then its text whole."""
